@@ -1,0 +1,40 @@
+"""The ``bncvl`` console script: one subcommand per module, imported on demand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# name -> (module, one-line help). A module defines configure(parser) and
+# main(args) -> exit code, and imports its heavy or optional dependencies
+# inside main, so `bncvl --help` stays fast and works without extras.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "profile": ("bncvl.profile", "time every variant against the reference"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bncvl", description="Profile and benchmark the BNCVL binary-weight layer.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            importlib.import_module(module).configure(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    try:
+        return importlib.import_module(COMMANDS[args.command][0]).main(args)
+    except (ValueError, RuntimeError, FileNotFoundError) as error:
+        print(f"bncvl {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
