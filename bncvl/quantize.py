@@ -34,7 +34,9 @@ def mean_threshold(x: Tensor) -> Tensor:
         \qquad \bar{x} = \frac{1}{n}\sum_j x_j
 
     The threshold is one mean over the whole tensor, so an entry can flip
-    because other entries moved the mean. A constant tensor binarises to zeros.
+    because other entries moved the mean. A constant tensor binarises to zeros
+    when its mean is exact; the rounded mean of some constants falls just below
+    them, and then they binarise to ones (as in the seed).
     This function has no useful gradient (it is zero almost everywhere); use
     :func:`ste_mean_threshold` for training.
 

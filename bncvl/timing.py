@@ -32,7 +32,10 @@ def synchronize(device: torch.device | str) -> None:
 
 def resolve_device(device: str) -> torch.device:
     """``torch.device(device)``, raising ``RuntimeError`` if it is a CUDA device this machine lacks."""
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise RuntimeError(f"unsupported device {device!r}; expected 'cpu' or 'cuda[:N]'") from None
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(f"device {device!r} requested, but torch.cuda.is_available() is False on this machine")

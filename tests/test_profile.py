@@ -1,0 +1,102 @@
+"""`bncvl profile`, the registry and the workloads it times."""
+
+import json
+
+import pytest
+import torch
+
+import bncvl
+from bncvl.cli import main
+from bncvl.memory import saved_tensor_bytes
+from bncvl.presets import PRESETS, get_preset
+from bncvl.workload import make_workload, parse_dtype
+
+TINY = ["--preset", "tiny", "--repeats", "3", "--warmup", "1"]
+
+
+def test_registry_starts_with_reference_and_get_lists_names():
+    assert bncvl.VARIANTS["reference"] is bncvl.BNCVL
+    assert bncvl.get("reference") is bncvl.BNCVL
+    with pytest.raises(ValueError, match=r"unknown BNCVL variant 'nope'; expected one of \[.*'reference'"):
+        bncvl.get("nope")
+
+
+def test_every_variant_has_the_reference_constructor_and_state_dict():
+    reference = bncvl.BNCVL(3, 5, 3)
+    for name, cls in bncvl.VARIANTS.items():
+        layer = cls(3, 5, 3)
+        assert layer.state_dict().keys() == reference.state_dict().keys(), name
+        layer.load_state_dict(reference.state_dict())
+
+
+def test_workloads_are_seeded_and_identical_across_variants():
+    a = make_workload("reference", PRESETS["tiny"], "train")
+    b = make_workload("reference", PRESETS["tiny"], "train")
+    assert torch.equal(a.x, b.x) and torch.equal(a.layer.weight, b.layer.weight)
+    assert a.x.requires_grad and a.layer.training
+    assert not make_workload("reference", PRESETS["tiny"], "eval").layer.training
+    assert a.layer.bias.abs().sum() > 0  # a non-zero bias is exercised
+
+
+def test_train_step_sets_every_gradient():
+    work = make_workload("reference", PRESETS["tiny"], "train")
+    work.train_step()
+    assert all(t.grad is not None for t in (work.x, work.layer.weight, work.layer.bias))
+
+
+def test_saved_activation_bytes_counts_outputs_not_inputs():
+    shape = PRESETS["tiny"]
+    work = make_workload("reference", shape, "train")
+    saved = saved_tensor_bytes(work.train_forward, exclude=[work.x, *work.layer.parameters()])
+    output_bytes = shape.batch * shape.out_channels * shape.size**2 * 4
+    # The reference keeps at least the conv output and the normalised map for backward.
+    assert 2 * output_bytes <= saved <= 4 * output_bytes
+    assert saved_tensor_bytes(work.eval_forward) == 0
+
+
+def test_bad_names_are_explained():
+    with pytest.raises(ValueError, match=r"unknown preset 'huge'; expected one of \["):
+        get_preset("huge")
+    with pytest.raises(ValueError, match=r"unknown dtype 'float8'"):
+        parse_dtype("float8")
+    with pytest.raises(ValueError, match="mode must be 'eval' or 'train'; got 'test'"):
+        make_workload("reference", PRESETS["tiny"], "test")
+
+
+def test_profile_prints_table(capsys):
+    assert main(["profile", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "batch 2, 8->8 channels, 16x16, k=3; cpu float32, 1 thread(s)" in out
+    assert sum(line.startswith("reference ") for line in out.splitlines()) == 2
+    assert "eval_forward" in out and "train_step" in out and "1.00x" in out
+
+
+def test_profile_json_is_machine_readable(capsys):
+    assert main(["profile", *TINY, "--json", "--batch", "3", "--threads", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["shape"]["batch"] == 3
+    assert report["config"]["threads"] == 2
+    rows = {(r["variant"], r["pass"]): r for r in report["results"]}
+    ref = rows[("reference", "eval_forward")]
+    assert ref["ratio_vs_reference"] == 1.0
+    assert ref["median_s"] > 0 and ref["iqr_s"] >= 0 and len(ref["samples_s"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--variants", "reference,nope"], "--variants: unknown ['nope']"),
+        (["--batch", "0"], "--batch must be a positive int; got 0"),
+        (["--kernel-size", "-1"], "--kernel-size must be a positive int; got -1"),
+        (["--device", "tpu"], "unsupported device 'tpu'"),
+    ],
+)
+def test_profile_usage_errors_exit_2(capsys, argv, message):
+    assert main(["profile", *TINY, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without a GPU")
+def test_profile_on_missing_gpu_says_so(capsys):
+    assert main(["profile", *TINY, "--device", "cuda"]) == 2
+    assert "torch.cuda.is_available() is False" in capsys.readouterr().err
