@@ -12,6 +12,7 @@ from collections.abc import Sequence
 # inside main, so `bncvl --help` stays fast and works without extras.
 COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("bncvl.profile", "time every variant against the reference"),
+    "dashboard": ("bncvl.dashboard", "serve the Streamlit dashboard of asv results and analysis runs"),
 }
 
 

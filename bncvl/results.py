@@ -1,0 +1,459 @@
+"""Read an asv results directory (format version 2) into plain tables, and find its regressions.
+
+The layout, as ``asv run`` writes it::
+
+    <results>/benchmarks.json                   name -> {params, param_names, unit, version, ...}
+    <results>/<machine>/machine.json            the machine record (bncvl machine adds device facts)
+    <results>/<machine>/<hash8>-<env>.json      one commit on one machine in one environment
+
+In a result file each benchmark's row is positional per ``result_columns``;
+the values of a parameterised benchmark come in ``itertools.product`` order
+of its params; NaN means skipped, ``null`` failed, and a confidence bound may
+be ±Infinity (too few samples). Reading goes through ``asv.results.Results``
+and steps come from ``asv.step_detect``, so the dashboard agrees with asv.
+
+Nothing here imports Streamlit and nothing writes to the directory. A bad
+file never stops the load: it becomes a warning that names it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bncvl.directions import Direction, direction
+
+try:
+    import pandas as pd
+    from asv import step_detect, util
+    from asv._stats import get_weight  # the weight `asv publish` gives each point: 2 / CI width
+    from asv.machine import Machine
+    from asv.results import Results
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        f"bncvl.results needs the dashboard extra ({error.name} is missing): pip install 'bncvl[dashboard]'"
+    ) from error
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "PARAM_COLUMNS",
+    "ResultsSet",
+    "Step",
+    "commit_url",
+    "find_changes",
+    "fit_steps",
+    "load_results",
+    "results_fingerprint",
+]
+
+DEFAULT_THRESHOLD = 0.05
+"""Relative size below which a step is not reported: asv's own default ``regressions_thresholds``."""
+
+PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
+"""The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
+
+_SKIP_FILES = frozenset({"machine.json", "benchmarks.json"})
+_POINT_COLUMNS = (
+    "machine",
+    "env_name",
+    "commit_hash",
+    "date",
+    "benchmark",
+    "params",
+    "value",
+    "status",
+    "q_25",
+    "q_75",
+    "ci_99_a",
+    "ci_99_b",
+    "weight",
+)
+
+
+@dataclass(frozen=True)
+class ResultsSet:
+    """Everything read from one results directory.
+
+    Attributes:
+        results_dir: the directory read.
+        points: one row per machine, environment, commit, benchmark and
+            parameter combination: ``value`` (NaN unless ``status == "ok"``),
+            ``status`` (``ok``, ``skipped`` or ``failed``), ``q_25``/``q_75``,
+            ``ci_99_a``/``ci_99_b``, ``weight``, ``unit``, ``date`` (UTC
+            commit date), ``order`` (commit position, oldest first), the
+            ``params`` label and one column per parameter name.
+        machines: one row per machine: its record (``machine.json``, or the
+            result files' params when that is missing) and ``commits``.
+        benchmarks: ``benchmarks.json`` (name -> description); empty if absent.
+        warnings: one line per problem met, each naming the file.
+    """
+
+    results_dir: Path
+    points: pd.DataFrame
+    machines: pd.DataFrame
+    benchmarks: dict[str, dict]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def commits(self) -> pd.DataFrame:
+        """Commits covered, oldest first: ``commit_hash``, ``date``, ``order``, ``machines`` (count)."""
+        if self.points.empty:
+            return pd.DataFrame(columns=["commit_hash", "date", "order", "machines"])
+        grouped = self.points.groupby("commit_hash", observed=True)
+        table = grouped.agg(date=("date", "min"), order=("order", "min"), machines=("machine", "nunique"))
+        return table.reset_index().sort_values("order", ignore_index=True)
+
+    @property
+    def empty(self) -> bool:
+        """True when not a single result was read."""
+        return self.points.empty
+
+
+@dataclass(frozen=True)
+class Step:
+    """One piece of asv's piecewise-constant fit: positions ``start`` (inclusive) to ``stop`` (exclusive)."""
+
+    start: int
+    stop: int
+    value: float
+
+
+def results_fingerprint(results_dir: str | os.PathLike[str]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and mtime of every JSON file under ``results_dir``: a cheap cache key that changes with the data.
+
+    Returns an empty tuple when the directory does not exist.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        return ()
+    entries = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            if name.endswith(".json"):
+                stat = os.stat(os.path.join(dirpath, name))
+                entries.append((os.path.join(dirpath, name), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
+    """Read every result file under ``results_dir``.
+
+    Args:
+        results_dir: an asv results directory (``results_dir`` of asv.conf.json).
+
+    Returns:
+        The :class:`ResultsSet`; empty (with a warning) when the directory is
+        missing or holds no results.
+    """
+    root = Path(results_dir)
+    warnings: list[str] = []
+    if not root.is_dir():
+        return _empty(root, [f"{root}: no such results directory"])
+    benchmarks = _load_benchmarks(root / "benchmarks.json", warnings)
+    columns: dict[str, list] = {name: [] for name in _POINT_COLUMNS}
+    param_values: dict[str, list] = defaultdict(list)
+    machine_records: dict[str, dict] = {}
+    unknown: dict[str, list[str]] = defaultdict(list)
+    stale: dict[str, list[str]] = defaultdict(list)
+    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(p for p in machine_dir.glob("*.json") if p.name not in _SKIP_FILES)
+        if not files:
+            continue
+        record = _load_machine(machine_dir, warnings)
+        for path in files:
+            try:
+                result = Results.load(str(path))
+            except (util.UserError, KeyError, TypeError, ValueError, AttributeError) as error:
+                warnings.append(f"{path}: skipped, not a readable asv results file (version 2): {error}")
+                continue
+            machine = record.get("machine") or result.params.get("machine") or machine_dir.name
+            facts = machine_records.setdefault(machine, {**result.params, **record, "machine": machine})
+            facts.setdefault("_files", 0)
+            facts["_files"] += 1
+            _add_points(result, machine, path, benchmarks, columns, param_values, unknown, stale, warnings)
+    for name, paths in sorted(unknown.items()):
+        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+        warnings.append(
+            f"{paths[0]}{more}: benchmark {name!r} is not in benchmarks.json (renamed or removed); "
+            "its values are shown without a unit"
+        )
+    for name, paths in sorted(stale.items()):
+        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+        warnings.append(
+            f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
+            "benchmarks.json describes; those results are hidden, as asv hides them"
+        )
+    if not columns["machine"]:
+        warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
+        return _empty(root, warnings, benchmarks)
+    points = _points_frame(columns, param_values, benchmarks)
+    machines = _machines_frame(machine_records, points)
+    return ResultsSet(root, points, machines, benchmarks, tuple(warnings))
+
+
+def _empty(root: Path, warnings: list[str], benchmarks: dict[str, dict] | None = None) -> ResultsSet:
+    points = pd.DataFrame(
+        {name: [] for name in (*_POINT_COLUMNS, "unit", "order", *PARAM_COLUMNS)},
+    )
+    return ResultsSet(root, points, pd.DataFrame(columns=["machine", "commits"]), benchmarks or {}, tuple(warnings))
+
+
+def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
+    if not path.exists():
+        warnings.append(f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)")
+        return {}
+    try:
+        data = util.load_json(str(path), api_version=2)
+    except (util.UserError, OSError) as error:
+        warnings.append(f"{path}: unreadable, units and parameter names are unknown: {error}")
+        return {}
+    return {name: meta for name, meta in data.items() if isinstance(meta, dict)}
+
+
+def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
+    path = machine_dir / "machine.json"
+    if not path.exists():
+        warnings.append(f"{path}: missing; the machine's facts are taken from its result files")
+        return {}
+    try:
+        record = util.load_json(str(path), api_version=Machine.api_version)
+    except (util.UserError, OSError) as error:
+        warnings.append(f"{path}: unreadable, the machine's facts are taken from its result files: {error}")
+        return {}
+    if not isinstance(record, dict):
+        warnings.append(f"{path}: expected a JSON object, got {type(record).__name__}; ignored")
+        return {}
+    return record
+
+
+def _param_label(value: str) -> str:
+    """asv stores each parameter value as its ``repr``; show strings without their quotes (no eval)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _add_points(
+    result: Results,
+    machine: str,
+    path: Path,
+    benchmarks: dict[str, dict],
+    columns: dict[str, list],
+    param_values: dict[str, list],
+    unknown: dict[str, list[str]],
+    stale: dict[str, list[str]],
+    warnings: list[str],
+) -> None:
+    date = result.date
+    for name in result.get_all_result_keys():
+        meta = benchmarks.get(name)
+        if meta is None:
+            if benchmarks:
+                unknown[name].append(str(path))
+        elif result.benchmark_version.get(name) not in (None, meta.get("version")):
+            stale[name].append(str(path))
+            continue
+        params = result.get_result_params(name) or []
+        values = result.get_result_value(name, params)
+        stats = result.get_result_stats(name, params)
+        names = list(meta.get("param_names", [])) if meta else []
+        if len(names) != len(params):
+            names = [f"param{j + 1}" for j in range(len(params))]
+        combos = list(itertools.product(*params))
+        if len(values) != len(combos):
+            warnings.append(
+                f"{path}: benchmark {name!r} has {len(values)} values for {len(combos)} parameter combinations; skipped"
+            )
+            continue
+        for combo, value, stat in zip(combos, values, stats, strict=True):
+            labels = [_param_label(v) for v in combo]
+            columns["machine"].append(machine)
+            columns["env_name"].append(result.env_name)
+            columns["commit_hash"].append(result.commit_hash)
+            columns["date"].append(date)
+            columns["benchmark"].append(name)
+            columns["params"].append(", ".join(f"{k}={v}" for k, v in zip(names, labels, strict=True)))
+            if value is None:
+                status, number = "failed", math.nan
+            elif isinstance(value, float) and math.isnan(value):
+                status, number = "skipped", math.nan
+            else:
+                status, number = "ok", float(value)
+            columns["value"].append(number)
+            columns["status"].append(status)
+            stat = stat or {}
+            for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
+                columns[key].append(float(stat[key]) if stat.get(key) is not None else math.nan)
+            weight = get_weight(stat) if stat else None
+            columns["weight"].append(math.nan if weight is None else float(weight))
+            row = len(columns["machine"]) - 1
+            for key, label in zip(names, labels, strict=True):
+                param_values[key].append((row, label))
+
+
+def _points_frame(columns: dict[str, list], param_values: dict[str, list], benchmarks: dict[str, dict]) -> pd.DataFrame:
+    points = pd.DataFrame(columns)
+    count = len(points)
+    for key in dict.fromkeys((*PARAM_COLUMNS, *param_values)):
+        column: list[str | None] = [None] * count
+        for row, label in param_values.get(key, ()):
+            column[row] = label
+        points[key] = pd.Categorical(column)
+    units = {name: meta.get("unit") for name, meta in benchmarks.items()}
+    points["unit"] = points["benchmark"].map(units)
+    points["date"] = pd.to_datetime(points["date"], unit="ms", utc=True)
+    order = points[["date", "commit_hash"]].drop_duplicates("commit_hash").sort_values(["date", "commit_hash"])
+    points["order"] = points["commit_hash"].map(dict(zip(order["commit_hash"], range(len(order)), strict=True)))
+    for key in ("machine", "env_name", "benchmark", "params", "status", "unit", "commit_hash"):
+        points[key] = points[key].astype("category")
+    return points
+
+
+def _machines_frame(records: dict[str, dict], points: pd.DataFrame) -> pd.DataFrame:
+    commits = points.groupby("machine", observed=True)["commit_hash"].nunique()
+    rows = []
+    for machine, record in sorted(records.items()):
+        row = {key: value for key, value in record.items() if key not in ("version", "_files")}
+        row["files"] = record["_files"]
+        row["commits"] = int(commits.get(machine, 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -> list[Step]:
+    """asv's piecewise-constant fit of one series (``asv.step_detect.detect_steps``).
+
+    Args:
+        values: the series in commit order; NaN marks a missing point.
+        weights: per-point weights (NaN for none), as asv gives them.
+
+    Returns:
+        The steps, positions indexing ``values``; empty for an all-missing series.
+    """
+    y = [None if v is None or v != v else float(v) for v in values]
+    if all(v is None for v in y):
+        return []
+    w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
+    return [
+        Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in step_detect.detect_steps(y, w)
+    ]
+
+
+def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
+    """asv's ``detect_regressions`` on the series oriented so that up is worse.
+
+    Higher-is-better values are inverted (1/v; a throughput is the inverse of
+    a time), so asv's relative threshold keeps its meaning.
+    """
+    if lower_is_better:
+        y, w = values, weights
+    else:
+        y = [None if v is None or v <= 0 else 1.0 / v for v in values]
+        w = [None if wt is None or v is None or v <= 0 else wt * v * v for v, wt in zip(values, weights, strict=True)]
+    if all(v is None for v in y):
+        return []
+    steps = step_detect.detect_steps(y, w)
+    _last, _best, jumps = step_detect.detect_regressions(steps, threshold)
+    out = []
+    for before, after, value_before, value_after in jumps or ():
+        if not lower_is_better:
+            value_before, value_after = 1.0 / value_before, 1.0 / value_after
+        out.append((before, after, value_before, value_after))
+    return out
+
+
+def find_changes(
+    points: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, include_informative: bool = True
+) -> pd.DataFrame:
+    """Every step asv's step detection finds, per machine, environment, benchmark and parameter set.
+
+    The better direction comes from :func:`bncvl.directions.direction`. A
+    step that makes the value worse is a ``regression``, one that makes it
+    better an ``improvement``; for informative benchmarks (utilisation,
+    clocks, power) a step is only a ``change``.
+
+    Args:
+        points: :attr:`ResultsSet.points` (or any subset of its rows).
+        threshold: relative step size below which asv reports nothing.
+        include_informative: also report steps of informative benchmarks.
+
+    Returns:
+        One row per step: machine, env_name, benchmark, params, the layer
+        parameters, unit, direction, kind, commit_before (last commit at the
+        old level), commit_after (first at the new), date, value_before,
+        value_after and factor (how many times worse, or better, ≥ 1).
+    """
+    rows = []
+    keys = ["machine", "env_name", "benchmark", "params"]
+    ordered = points.sort_values([*keys, "order"], ignore_index=True)
+    value_array = ordered["value"].to_numpy(dtype=float)
+    weight_array = ordered["weight"].to_numpy(dtype=float)
+    commit_array = ordered["commit_hash"].astype(str).to_numpy()
+    date_array = ordered["date"].to_numpy()
+    groups = ordered.groupby(keys, observed=True, sort=False).indices
+    for (machine, env_name, benchmark, params), index in groups.items():
+        values = [None if v != v else float(v) for v in value_array[index]]
+        if all(v is None for v in values):
+            continue
+        first = ordered.iloc[index[0]]
+        unit = None if pd.isna(first["unit"]) else str(first["unit"])
+        verdict = direction(str(benchmark), unit)
+        if verdict is Direction.INFORMATIVE and not include_informative:
+            continue
+        weights = [None if w != w else float(w) for w in weight_array[index]]
+        for worse_when_up in (True, False):
+            for before, after, value_before, value_after in _worsening(values, weights, worse_when_up, threshold):
+                if verdict is Direction.INFORMATIVE:
+                    kind = "change"
+                elif (verdict is Direction.LOWER_IS_BETTER) == worse_when_up:
+                    kind = "regression"
+                else:
+                    kind = "improvement"
+                ratio = value_after / value_before if value_before else math.inf
+                rows.append(
+                    {
+                        "machine": machine,
+                        "env_name": env_name,
+                        "benchmark": benchmark,
+                        "params": params,
+                        **{key: first.get(key) for key in PARAM_COLUMNS},
+                        "unit": unit,
+                        "direction": verdict.value,
+                        "kind": kind,
+                        "commit_before": commit_array[index[before]],
+                        "commit_after": commit_array[index[after]],
+                        "date": date_array[index[after]],
+                        "value_before": value_before,
+                        "value_after": value_after,
+                        "factor": max(ratio, 1 / ratio) if ratio else math.inf,
+                    }
+                )
+    columns = [
+        *keys,
+        *PARAM_COLUMNS,
+        "unit",
+        "direction",
+        "kind",
+        "commit_before",
+        "commit_after",
+        "date",
+        "value_before",
+        "value_after",
+        "factor",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values(["date", "factor"], ascending=[False, False], ignore_index=True)
+
+
+def commit_url(show_commit_url: str | None, commit_before: str | None, commit_after: str) -> str | None:
+    """The link asv's regressions page gives a commit range: a GitHub compare view, else the later commit."""
+    if not show_commit_url:
+        return None
+    if commit_before and "github.com" in show_commit_url:
+        return f"{show_commit_url}../compare/{commit_before}...{commit_after}"
+    return f"{show_commit_url}{commit_after}"
