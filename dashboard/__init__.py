@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: `app.py` routes to one module per page under `views/`."""

@@ -1,0 +1,77 @@
+"""Devices & variants: one benchmark across machines at a common commit; speed-ups over the reference and the limit."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups
+from dashboard import data, figures, widgets
+
+st.title("Devices & variants")
+results = data.results()
+if widgets.require_results(results):
+    points = results.points
+    layered = points[points["variant"].notna()]
+    if layered.empty:
+        st.info("No benchmark with a `variant` parameter in these results.")
+        st.stop()
+    benchmarks = sorted(layered["benchmark"].astype(str).unique())
+    default = "bench_latency.Latency.time_eval_forward"
+    benchmark = st.selectbox(
+        "Benchmark",
+        benchmarks,
+        index=benchmarks.index(default) if default in benchmarks else 0,
+        key="devices_benchmark",
+    )
+    rows = layered[layered["benchmark"] == benchmark]
+    unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
+    columns = st.columns(2)
+    for column, name in zip(columns, ("preset", "dtype"), strict=True):
+        options = sorted(rows[name].dropna().astype(str).unique())
+        if options:
+            preferred = {"preset": "medium", "dtype": "float32"}[name]
+            value = column.selectbox(
+                name, options, index=options.index(preferred) if preferred in options else 0, key=f"devices_{name}"
+            )
+            rows = rows[rows[name].astype(str) == value]
+    measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
+    machines = st.multiselect("Machines", measured, default=measured, key="devices_machines")
+    commit = latest_common_commit(rows, machines) if machines else None
+    if commit is None:
+        st.info("No commit has a measured value on every chosen machine; pick fewer machines.")
+        st.stop()
+    st.write(f"Common commit: `{commit[:8]}` (the newest measured on {', '.join(machines)}).")
+    at_commit = rows[(rows["commit_hash"] == commit) & rows["machine"].astype(str).isin(machines)]
+    at_commit = at_commit[at_commit["status"] == "ok"]
+
+    st.subheader("Variants against the reference and the bare-conv limit")
+    speedups = variant_speedups(at_commit, benchmark, unit)
+    speedups = speedups.assign(setting=speedups["machine"] + " " + speedups.get("device", ""))
+    st.plotly_chart(
+        figures.bar_figure(
+            speedups, "variant", "speedup_vs_reference", color="setting", title="Speed-up over reference"
+        ),
+        key="devices_speedup_chart",
+    )
+    st.dataframe(
+        speedups.drop(columns="setting"),
+        hide_index=True,
+        column_config={
+            "value": st.column_config.NumberColumn(unit or "value", format="%.4g"),
+            "speedup_vs_reference": st.column_config.NumberColumn("× vs reference", format="%.2f"),
+            "speedup_vs_limit": st.column_config.NumberColumn("× vs conv_limit", format="%.2f"),
+        },
+    )
+    st.caption("A speed-up above 1 is better than the baseline; vs conv_limit, 1.0 means at the bare F.conv2d.")
+
+    st.subheader("GPU vs CPU")
+    comparison = device_comparison(at_commit, benchmark, unit)
+    if comparison["cuda"].notna().any() and comparison["cpu"].notna().any():
+        st.dataframe(
+            comparison,
+            hide_index=True,
+            column_config={"gpu_speedup": st.column_config.NumberColumn("GPU speed-up", format="%.1f")},
+        )
+    else:
+        st.info("Both devices are needed: run the suite on a GPU host too (`bncvl history RANGE --existing`).")
+        st.dataframe(comparison, hide_index=True)

@@ -1,0 +1,63 @@
+"""Overview: machines and their devices, commits covered, the latest regressions, and the results' health."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, widgets
+
+MACHINE_COLUMNS = ["machine", "gpu_model", "gpu_count", "driver", "cuda", "torch", "cudnn", "cpu", "num_cpu", "commits"]
+
+st.title("BNCVL performance")
+dirs = data.data_dirs()
+st.caption(f"Results: `{dirs.results_dir}` · Runs: `{dirs.runs_dir}`")
+results = data.results()
+if widgets.require_results(results):
+    commits = results.commits
+    points = results.points
+    first, last = commits["date"].iloc[0], commits["date"].iloc[-1]
+    left, middle, right = st.columns(3)
+    left.metric("Machines", len(results.machines))
+    middle.metric("Commits covered", len(commits))
+    right.metric("Benchmarks", points["benchmark"].nunique())
+    st.caption(f"Commits from {first:%Y-%m-%d} to {last:%Y-%m-%d}; newest {commits['commit_hash'].iloc[-1][:8]}.")
+
+    st.subheader("Machines and devices")
+    machines = results.machines
+    st.dataframe(machines[[c for c in MACHINE_COLUMNS if c in machines]], hide_index=True)
+
+    st.subheader("Health")
+    counts = points["status"].value_counts()
+    ok, skipped, failed = (int(counts.get(s, 0)) for s in ("ok", "skipped", "failed"))
+    health = f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed."
+    if failed:
+        st.error(health)
+        broken = points[points["status"] == "failed"].groupby(["machine", "benchmark"], observed=True)
+        table = broken["commit_hash"].nunique().rename("failed commits").reset_index()
+        st.dataframe(table, hide_index=True)
+    else:
+        st.success(health)
+
+    st.subheader("Latest regressions")
+    changes = data.changes()
+    regressions = changes[changes["kind"] == "regression"].head(10)
+    if regressions.empty:
+        st.success("No regression detected by asv's step detection.")
+    else:
+        shown = regressions.assign(
+            commits=regressions["commit_before"].str[:8] + ".." + regressions["commit_after"].str[:8]
+        )
+        st.dataframe(
+            shown[["machine", "benchmark", "params", "commits", "date", "factor"]],
+            hide_index=True,
+            column_config={"factor": st.column_config.NumberColumn("× worse", format="%.2f")},
+        )
+        st.page_link("views/regressions.py", label="All regressions →")
+
+runs = data.runs()
+st.subheader("Quantization runs")
+if runs:
+    st.write(f"{len(runs)} analysis run(s) in `{dirs.runs_dir}`: " + ", ".join(run.name for run in runs))
+else:
+    st.info(f"No analysis runs in `{dirs.runs_dir}`. To produce one:")
+    st.code(widgets.RUNS_HOWTO, language="bash")

@@ -1,0 +1,115 @@
+"""Quantization: how binarisation behaves while training (analysis runs), and its track_ benchmarks over commits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, figures, widgets
+
+CURVES = (
+    ("flip_ratio", "Flip ratio (fraction of binary weights that changed since the previous step)"),
+    ("oscillating_fraction", "Oscillating fraction (weights above the oscillation threshold)"),
+    ("oscillation_frequency_mean", "Mean oscillation frequency (EMA of A→B→A reversals)"),
+    ("ones_fraction", "Fraction of ones"),
+    ("threshold_drift", "Threshold drift (mean of the latent weights minus its initial value)"),
+    ("dead_filters", "Dead filters (all-zero + all-one)"),
+)
+
+st.title("Quantization")
+runs = data.runs()
+dirs = data.data_dirs()
+if not runs:
+    st.info(f"No analysis runs in `{dirs.runs_dir}`. To produce one:")
+    st.code(widgets.RUNS_HOWTO, language="bash")
+else:
+    names = [run.name for run in runs]
+    chosen = st.multiselect("Runs", names, default=names[-3:], key="quantization_runs")
+    selected = [run for run in runs if run.name in chosen]
+    widgets.show_warnings([line for run in selected for line in run.warnings], what="runs")
+
+    st.subheader("Accuracy against the float baseline")
+    summary = pd.DataFrame(
+        [
+            {
+                "run": run.name,
+                "complete": run.complete,
+                "bncvl_test_accuracy": run.summary.get("bncvl_test_accuracy"),
+                "float_test_accuracy": run.summary.get("float_test_accuracy"),
+                "accuracy_gap": run.summary.get("accuracy_gap"),
+                "dataset": run.config.get("dataset"),
+                "seed": run.config.get("seed"),
+            }
+            for run in selected
+        ]
+    )
+    st.dataframe(summary, hide_index=True)
+    model_rows = [run.model_metrics.assign(run=run.name) for run in selected if not run.model_metrics.empty]
+    models = pd.concat(model_rows, ignore_index=True) if model_rows else pd.DataFrame()
+    if "test_accuracy" in models and models["test_accuracy"].notna().any():
+        evaluated = models[models["test_accuracy"].notna()]
+        evaluated = evaluated.assign(curve=evaluated["run"] + " " + evaluated["model"].astype(str))
+        st.plotly_chart(
+            figures.line_figure(evaluated, "step", "test_accuracy", "curve", title="test accuracy, BNCVL vs float"),
+            key="quantization_accuracy",
+        )
+
+    layer_rows = [run.layer_metrics.assign(run=run.name) for run in selected if not run.layer_metrics.empty]
+    if not layer_rows:
+        st.info("The selected runs have no per-layer metrics yet.")
+    else:
+        layers_table = pd.concat(layer_rows, ignore_index=True)
+        if {"all_zero_filters", "all_one_filters"} <= set(layers_table.columns):
+            layers_table["dead_filters"] = layers_table["all_zero_filters"] + layers_table["all_one_filters"]
+        layers = sorted(layers_table["layer"].astype(str).unique())
+        layer = st.selectbox("Layer", layers, key="quantization_layer")
+        of_layer = layers_table[layers_table["layer"].astype(str) == layer]
+        st.subheader(f"Training curves of {layer}")
+        columns = st.columns(2)
+        shown = [(metric, title) for metric, title in CURVES if metric in of_layer and of_layer[metric].notna().any()]
+        for number, (metric, title) in enumerate(shown):
+            columns[number % 2].plotly_chart(
+                figures.line_figure(of_layer, "step", metric, "run", title=title), key=f"quantization_{metric}"
+            )
+
+        st.subheader("Latent-weight histograms")
+        with_histograms = [run for run in selected if not run.histograms.empty]
+        if not with_histograms:
+            st.info("The selected runs recorded no histograms.")
+        else:
+            left, middle = st.columns(2)
+            run_name = left.selectbox("Run", [run.name for run in with_histograms], key="quantization_hist_run")
+            run = next(run for run in with_histograms if run.name == run_name)
+            kinds = sorted(run.histograms["kind"].astype(str).unique())
+            kind = middle.selectbox("Kind", kinds, key="quantization_hist_kind")
+            of_kind = run.histograms[(run.histograms["kind"] == kind) & (run.histograms["layer"].astype(str) == layer)]
+            steps = sorted(int(s) for s in of_kind["step"].unique())
+            if not steps:
+                st.info(f"No {kind} histogram for {layer} in {run_name}.")
+            else:
+                step = st.select_slider("Step", steps, value=steps[-1], key="quantization_hist_step")
+                row = of_kind[of_kind["step"] == step].iloc[0]
+                threshold = row.get("threshold")
+                st.plotly_chart(
+                    figures.histogram_figure(
+                        row["edges"],
+                        row["counts"],
+                        None if pd.isna(threshold) else float(threshold),
+                        title=f"{run_name} {layer} {kind} at step {step}",
+                    ),
+                    key="quantization_histogram",
+                )
+
+st.subheader("Quantization benchmarks across commits")
+results = data.results()
+widgets.show_warnings(results.warnings)
+tracked = results.points[results.points["benchmark"].astype(str).str.startswith("bench_quantization.")]
+if tracked.empty:
+    st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
+else:
+    columns = st.columns(2)
+    for number, (name, rows) in enumerate(tracked.groupby("benchmark", observed=True)):
+        unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
+        columns[number % 2].plotly_chart(
+            figures.trend_figure(rows, unit=unit, title=str(name).rsplit(".", 1)[-1]), key=f"quantization_track_{name}"
+        )

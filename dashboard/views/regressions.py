@@ -1,0 +1,70 @@
+"""Regressions: every step asv's step detection finds, the right way round for each metric."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bncvl.results import commit_url
+from dashboard import data, widgets
+
+st.title("Regressions")
+st.caption(
+    "Steps found by `asv.step_detect` per machine, benchmark and parameter set. Time, bytes, energy and error are "
+    "lower-is-better; accuracy and throughput higher-is-better; utilisation, clocks and power are informative only."
+)
+results = data.results()
+if widgets.require_results(results):
+    changes = data.changes()
+    columns = st.columns(4)
+    with columns[0]:
+        machines = widgets.filter_multiselect("Machine", changes, "machine", "regressions_machine")
+    with columns[1]:
+        benchmarks = widgets.filter_multiselect("Benchmark", changes, "benchmark", "regressions_benchmark")
+    with columns[2]:
+        variants = widgets.filter_multiselect("Variant", changes, "variant", "regressions_variant")
+    with columns[3]:
+        devices = widgets.filter_multiselect("Device", changes, "device", "regressions_device")
+    kinds = st.multiselect(
+        "Show",
+        ["regression", "improvement", "change"],
+        default=["regression"],
+        key="regressions_kind",
+        help="change: a step in an informative metric (utilisation, clock, power)",
+    )
+    shown = changes[changes["kind"].isin(kinds)]
+    for column, chosen in (
+        ("machine", machines),
+        ("benchmark", benchmarks),
+        ("variant", variants),
+        ("device", devices),
+    ):
+        if chosen:
+            shown = shown[shown[column].astype(str).isin(chosen)]
+    shown = shown.assign(commits=shown["commit_before"].str[:8] + ".." + shown["commit_after"].str[:8])
+    base_url = data.show_commit_url()
+    if base_url:
+        shown = shown.assign(
+            link=[
+                commit_url(base_url, a, b) for a, b in zip(shown["commit_before"], shown["commit_after"], strict=True)
+            ]
+        )
+    st.write(f"{len(shown)} step(s) shown of {len(changes)} found.")
+    ordered = ["machine", "benchmark", "params", "direction", "kind", "commits", "date", "value_before"]
+    ordered += ["value_after", "factor", "unit"] + (["link"] if base_url else [])
+    st.dataframe(
+        shown[ordered],
+        hide_index=True,
+        column_config={
+            "factor": st.column_config.NumberColumn("factor", format="%.3f", help="how many times worse (or better)"),
+            "value_before": st.column_config.NumberColumn("before", format="%.4g"),
+            "value_after": st.column_config.NumberColumn("after", format="%.4g"),
+            "link": st.column_config.LinkColumn("commits link", display_text="compare"),
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        shown.drop(columns="commits").to_csv(index=False).encode(),
+        file_name="bncvl-regressions.csv",
+        mime="text/csv",
+        key="regressions_csv",
+    )

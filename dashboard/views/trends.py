@@ -1,0 +1,61 @@
+"""Trends: one benchmark over commits, per machine and parameter set, with IQR band, step fit and regressions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, figures, widgets
+
+MAX_SERIES = 12
+
+st.title("Trends")
+results = data.results()
+if widgets.require_results(results):
+    points = results.points
+    benchmarks = sorted(points["benchmark"].astype(str).unique())
+    default = (
+        benchmarks.index("bench_latency.Latency.time_eval_forward")
+        if "bench_latency.Latency.time_eval_forward" in benchmarks
+        else 0
+    )
+    benchmark = st.selectbox("Benchmark", benchmarks, index=default, key="trends_benchmark")
+    rows = points[points["benchmark"] == benchmark]
+    machines = sorted(rows["machine"].astype(str).unique())
+    chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
+    rows = rows[rows["machine"].astype(str).isin(chosen_machines)]
+    meta = results.benchmarks.get(benchmark, {})
+    param_names = [name for name in meta.get("param_names", []) if name in rows]
+    if param_names:
+        columns = st.columns(len(param_names))
+        for column, name in zip(columns, param_names, strict=True):
+            measured = rows[rows["status"] == "ok"][name].dropna().astype(str).unique()
+            options = sorted(measured) or sorted(rows[name].dropna().astype(str).unique())
+            first = ["reference"] if name == "variant" and "reference" in options else options[:1]
+            picked = column.multiselect(name, options, default=first, key=f"trends_param_{name}")
+            if picked:
+                rows = rows[rows[name].astype(str).isin(picked)]
+    left, middle, right = st.columns(3)
+    x_axis = left.radio("x axis", ["commit order", "date"], horizontal=True, key="trends_x")
+    log_y = middle.toggle("Log scale", key="trends_log")
+    show_changes = right.toggle("Mark detected steps", value=True, key="trends_changes")
+    series = rows.groupby(["machine", "params"], observed=True).ngroups
+    if rows.empty or not (rows["status"] == "ok").any():
+        st.info("No measured value for this selection (every point skipped or failed).")
+    else:
+        if series > MAX_SERIES:
+            st.warning(f"{series} series selected; showing the first {MAX_SERIES}. Narrow the parameters.")
+            keep = rows[["machine", "params"]].drop_duplicates().head(MAX_SERIES)
+            rows = rows.merge(keep, on=["machine", "params"])
+        changes = data.changes()
+        marked = changes[(changes["benchmark"] == benchmark)] if show_changes else None
+        unit = meta.get("unit") or (rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None)
+        st.plotly_chart(
+            figures.trend_figure(
+                rows, marked, x_axis="date" if x_axis == "date" else "order", log_y=log_y, unit=unit, title=benchmark
+            ),
+            key="trends_chart",
+        )
+        st.caption(
+            "Band: interquartile range (stats_q_25 to stats_q_75). Dashed: asv's piecewise-constant step fit. "
+            "Crosses: detected regressions (red) and improvements (green)."
+        )
