@@ -175,7 +175,7 @@ def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
             facts = machine_records.setdefault(machine, {**result.params, **record, "machine": machine})
             facts.setdefault("_files", 0)
             facts["_files"] += 1
-            _add_points(result, machine, path, benchmarks, columns, param_values, unknown, stale, warnings)
+            _add_points(result, machine, path, benchmarks, columns, param_values, unknown, stale)
     for name, paths in sorted(unknown.items()):
         more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
         warnings.append(
@@ -247,7 +247,6 @@ def _add_points(
     param_values: dict[str, list],
     unknown: dict[str, list[str]],
     stale: dict[str, list[str]],
-    warnings: list[str],
 ) -> None:
     date = result.date
     for name in result.get_all_result_keys():
@@ -264,12 +263,7 @@ def _add_points(
         names = list(meta.get("param_names", [])) if meta else []
         if len(names) != len(params):
             names = [f"param{j + 1}" for j in range(len(params))]
-        combos = list(itertools.product(*params))
-        if len(values) != len(combos):
-            warnings.append(
-                f"{path}: benchmark {name!r} has {len(values)} values for {len(combos)} parameter combinations; skipped"
-            )
-            continue
+        combos = list(itertools.product(*params))  # asv's order for the values of a parameterised benchmark
         for combo, value, stat in zip(combos, values, stats, strict=True):
             labels = [_param_label(v) for v in combo]
             columns["machine"].append(machine)

@@ -1,0 +1,51 @@
+"""Shared fixtures: a synthetic asv results set with planted steps, and analysis run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set, write_run
+
+PLANTED_AT = 5
+"""Index of the first commit at the new level of every planted step."""
+PLANTED_TIME = PlantedStep(
+    CPU_MACHINE,
+    "bench_latency.Latency.time_eval_forward",
+    PLANTED_AT,
+    1.5,
+    {"variant": "fused", "preset": "medium", "device": "cpu"},
+)
+"""Eval forward of `fused` 1.5× slower: a lower-is-better regression."""
+PLANTED_FLOPS = PlantedStep(
+    CPU_MACHINE,
+    "bench_efficiency.Efficiency.track_forward_flops",
+    PLANTED_AT,
+    0.6,
+    {"variant": "fast", "preset": "small"},
+)
+"""Throughput of `fast` down to 0.6×: a higher-is-better regression (asv alone would call it an improvement)."""
+PLANTED_UTILIZATION = PlantedStep(
+    GPU_MACHINE, "bench_gpu.GPU.track_gpu_utilization", PLANTED_AT, 0.5, {"variant": "reference", "preset": "medium"}
+)
+"""Utilisation halves: informative, so a change and never a regression."""
+FAILED = (CPU_MACHINE, 2, "bench_latency.Latency.time_backward")
+
+
+@pytest.fixture(scope="session")
+def results_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A results directory (8 commits, a CPU and a GPU machine) with the planted steps above; and its commits."""
+    root = tmp_path_factory.mktemp("asv") / "results"
+    hashes = write_results_set(root, steps=[PLANTED_TIME, PLANTED_FLOPS, PLANTED_UTILIZATION], failed=[FAILED])
+    return root, hashes
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two complete analysis runs and one interrupted (truncated metrics.jsonl, no summary)."""
+    root = tmp_path_factory.mktemp("runs")
+    write_run(root, "digits-seed0", seed=0)
+    write_run(root, "digits-seed1", seed=1, final_bncvl_accuracy=0.91)
+    write_run(root, "interrupted", seed=2, complete=False, truncate_last_line=True)
+    return root

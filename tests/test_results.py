@@ -1,0 +1,268 @@
+"""bncvl.results: reading asv results v2, warnings for bad files, and direction-aware step detection."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
+
+from asv.results import Results  # noqa: E402 - after the extra's guard
+
+from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups  # noqa: E402
+from bncvl.results import commit_url, find_changes, fit_steps, load_results, results_fingerprint  # noqa: E402
+from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from tests.conftest import FAILED, PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME, PLANTED_UTILIZATION  # noqa: E402
+
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
+COLUMNS += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
+
+
+def write_json(path: Path, data: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def handmade_set(root: Path) -> Path:
+    """One machine, one commit, a 2×2 parameterised benchmark and a plain one, with every special value asv writes."""
+    params = [["'a'", "'b'"], ["1", "2"]]
+    write_json(
+        root / "benchmarks.json",
+        {
+            "mod.Cls.time_grid": {
+                "params": params,
+                "param_names": ["letter", "number"],
+                "unit": "seconds",
+                "version": "v1",
+            },
+            "mod.track_plain": {"params": [], "param_names": [], "unit": "bytes", "version": "v1"},
+            "version": 2,
+        },
+    )
+    write_json(root / "box" / "machine.json", {"machine": "box", "gpu_model": "none", "version": 1})
+    write_json(
+        root / "box" / "aaaaaaaa-env.json",
+        {
+            "commit_hash": "a" * 40,
+            "env_name": "env",
+            "date": 1_767_225_600_000,
+            "params": {"machine": "box", "torch": "2.13.0"},
+            "python": "3.11",
+            "requirements": {},
+            "env_vars": {},
+            "result_columns": COLUMNS,
+            "results": {
+                # product order: (a,1) (a,2) (b,1) (b,2); NaN = skipped, null = failed
+                "mod.Cls.time_grid": [
+                    [1.0, math.nan, None, 4.0],
+                    params,
+                    "v1",
+                    0,
+                    1.0,
+                    [0.9, None, None, -math.inf],
+                    [1.1, None, None, math.inf],
+                    [0.95, None, None, 3.9],
+                    [1.05, None, None, 4.1],
+                ],
+                "mod.track_plain": [[7.0], [], "v1"],
+            },
+            "durations": {},
+            "version": 2,
+        },
+    )
+    return root
+
+
+def test_rows_follow_the_product_order_of_params(tmp_path: Path) -> None:
+    results = load_results(handmade_set(tmp_path))
+    assert results.warnings == ()
+    grid = results.points[results.points["benchmark"] == "mod.Cls.time_grid"].set_index("params")
+    assert list(grid.index) == ["letter=a, number=1", "letter=a, number=2", "letter=b, number=1", "letter=b, number=2"]
+    assert list(grid["status"]) == ["ok", "skipped", "failed", "ok"]
+    assert grid.loc["letter=a, number=1", "value"] == 1.0
+    assert grid.loc["letter=b, number=2", "value"] == 4.0
+    assert math.isnan(grid.loc["letter=a, number=2", "value"])
+    assert grid.loc["letter=b, number=2", "q_25"] == 3.9
+    assert grid.loc["letter=b, number=2", "q_75"] == 4.1
+    assert grid.loc["letter=a, number=1", "weight"] == pytest.approx(2 / 0.2)
+    assert math.isnan(grid.loc["letter=b, number=2", "weight"]), "an infinite confidence interval carries no weight"
+    assert grid.loc["letter=a, number=1", "unit"] == "seconds"
+    assert grid.loc["letter=a, number=1", "letter"] == "a"
+    plain = results.points[results.points["benchmark"] == "mod.track_plain"]
+    assert list(plain["value"]) == [7.0]
+    assert list(plain["params"]) == [""]
+    assert results.machines.set_index("machine").loc["box", "gpu_model"] == "none"
+
+
+def test_synthetic_set_matches_asv_own_reader(results_set: tuple[Path, list[str]]) -> None:
+    root, hashes = results_set
+    results = load_results(root)
+    assert results.warnings == ()
+    assert len(results.commits) == len(hashes)
+    assert list(results.commits["commit_hash"]) == hashes, "commit order is date order"
+    path = root / CPU_MACHINE / f"{hashes[3][:8]}-virtualenv-py3.11-torch2.13.0.json"
+    asv_result = Results.load(str(path))
+    name = "bench_latency.Latency.time_eval_forward"
+    expected = asv_result.get_result_value(name, asv_result.get_result_params(name))
+    mine = results.points[
+        (results.points["machine"] == CPU_MACHINE)
+        & (results.points["commit_hash"] == hashes[3])
+        & (results.points["benchmark"] == name)
+    ]
+    assert len(mine) == len(expected)
+    for got, want in zip(mine["value"], expected, strict=True):
+        assert (math.isnan(got) and (want is None or math.isnan(want))) or got == want
+
+
+def test_skipped_and_failed_are_told_apart(results_set: tuple[Path, list[str]]) -> None:
+    root, hashes = results_set
+    points = load_results(root).points
+    machine, commit, benchmark = FAILED
+    cpu = points[
+        (points["machine"] == CPU_MACHINE)
+        & ~((points["benchmark"] == benchmark) & (points["commit_hash"] == hashes[commit]))
+    ]
+    assert set(cpu[cpu["device"] == "cuda"]["status"]) == {"skipped"}, "no GPU on the CPU machine"
+    failed = points[(points["machine"] == machine) & (points["benchmark"] == benchmark)]
+    assert set(failed[failed["commit_hash"] == hashes[commit]]["status"]) == {"failed"}
+    assert set(points[points["status"] == "failed"]["benchmark"]) == {benchmark}
+
+
+def test_missing_directory_is_empty_with_a_warning(tmp_path: Path) -> None:
+    results = load_results(tmp_path / "nowhere")
+    assert results.empty
+    assert results.warnings == (f"{tmp_path / 'nowhere'}: no such results directory",)
+    assert results.commits.empty
+
+
+def test_each_bad_file_is_named_and_the_rest_loads(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
+    source, hashes = results_set
+    root = tmp_path / "results"
+    shutil.copytree(source, root)
+    cpu_files = sorted((root / CPU_MACHINE).glob("*-*.json"))
+    truncated, newer, renamed, stale = cpu_files[:4]
+    truncated.write_text(truncated.read_text()[:500])
+    document = json.loads(newer.read_text())
+    newer.write_text(json.dumps({**document, "version": 3}))
+    document = json.loads(renamed.read_text())
+    document["results"]["bench_latency.Latency.time_forward_old"] = document["results"].pop(
+        "bench_latency.Latency.time_backward"
+    )
+    renamed.write_text(json.dumps(document))
+    document = json.loads(stale.read_text())
+    document["results"]["bench_memory.Memory.track_peak_forward_bytes"][2] = "an-older-version"
+    stale.write_text(json.dumps(document))
+    (root / GPU_MACHINE / "machine.json").unlink()
+
+    results = load_results(root)
+
+    def warning_for(path: Path) -> str:
+        found = [w for w in results.warnings if w.startswith(str(path))]
+        assert len(found) == 1, (path, results.warnings)
+        return found[0]
+
+    assert "Error parsing JSON" in warning_for(truncated)
+    assert "newer than what this version of asv understands" in warning_for(newer)
+    assert "'bench_latency.Latency.time_forward_old' is not in benchmarks.json" in warning_for(renamed)
+    assert "another version of its code" in warning_for(stale)
+    assert "the machine's facts are taken from its result files" in warning_for(root / GPU_MACHINE / "machine.json")
+    assert len(results.warnings) == 5
+    loaded = set(results.points["commit_hash"][results.points["machine"] == CPU_MACHINE])
+    assert len(loaded) == len(hashes) - 2, "only the unreadable and the too-new file are dropped"
+    gpu = results.machines.set_index("machine").loc[GPU_MACHINE]
+    assert gpu["gpu_model"] == "NVIDIA H100 80GB HBM3", "facts come from the result files' params"
+    renamed_rows = results.points[results.points["benchmark"] == "bench_latency.Latency.time_forward_old"]
+    assert len(renamed_rows) == 16 and renamed_rows["unit"].isna().all()
+
+
+def test_fingerprint_changes_when_a_file_changes(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results_set[0], root)
+    before = results_fingerprint(root)
+    assert len(before) == 2 * 8 + 2 + 1
+    path = next((root / CPU_MACHINE).glob("*-*.json"))
+    os.utime(path, ns=(0, 0))
+    assert results_fingerprint(root) != before
+    assert results_fingerprint(tmp_path / "nowhere") == ()
+
+
+def test_planted_steps_are_found_the_right_way_round(results_set: tuple[Path, list[str]]) -> None:
+    root, hashes = results_set
+    changes = find_changes(load_results(root).points)
+    regressions = changes[changes["kind"] == "regression"]
+    assert set(regressions["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark}
+    time_rows = regressions[regressions["benchmark"] == PLANTED_TIME.benchmark]
+    assert list(time_rows["params"]) == ["variant=fused, preset=medium, device=cpu, dtype=float32"]
+    row = time_rows.iloc[0]
+    assert (row["machine"], row["direction"], row["variant"], row["device"]) == (CPU_MACHINE, "lower", "fused", "cpu")
+    assert (row["commit_before"], row["commit_after"]) == (hashes[PLANTED_AT - 1], hashes[PLANTED_AT])
+    assert row["value_after"] > row["value_before"]
+    assert row["factor"] == pytest.approx(1.5, rel=0.05)
+    flops = regressions[regressions["benchmark"] == PLANTED_FLOPS.benchmark]
+    assert set(flops["variant"]) == {"fast"} and set(flops["preset"]) == {"small"}
+    assert set(flops["direction"]) == {"higher"}
+    assert (flops["value_after"] < flops["value_before"]).all(), "a drop in FLOP/s is the regression"
+    assert flops["factor"].to_numpy() == pytest.approx(1 / 0.6, rel=0.05)
+    utilization = changes[changes["benchmark"] == PLANTED_UTILIZATION.benchmark]
+    assert set(utilization["kind"]) == {"change"} and set(utilization["direction"]) == {"informative"}
+    assert len(utilization) == 1, "one informative step, at the planted commit"
+    assert utilization["commit_after"].iloc[0] == hashes[PLANTED_AT]
+    assert not (changes["kind"] == "improvement").any(), "1% noise makes no step"
+
+
+def test_a_speed_up_is_an_improvement(tmp_path: Path) -> None:
+    step = PlantedStep(CPU_MACHINE, "bench_latency.Latency.time_train_step", 3, 0.5, {"variant": "reference"})
+    hashes = write_results_set(tmp_path, commits=6, machines=[CPU_MACHINE], presets=["small"], steps=[step])
+    changes = find_changes(load_results(tmp_path).points, include_informative=False)
+    assert set(changes["kind"]) == {"improvement"}
+    assert list(changes["commit_after"]) == [hashes[3]]
+    assert changes["factor"].iloc[0] == pytest.approx(2.0, rel=0.05)
+
+
+def test_fit_steps_is_asv_piecewise_fit() -> None:
+    steps = fit_steps([1.0, 1.0, math.nan, 1.0, 3.0, 3.0, 3.0])
+    assert [(s.start, s.stop) for s in steps] == [(0, 4), (4, 7)]
+    assert [s.value for s in steps] == pytest.approx([1.0, 3.0])
+    assert fit_steps([math.nan, math.nan]) == []
+
+
+def test_commit_url_like_asv() -> None:
+    github = "https://github.com/o/bncvl/commit/"
+    assert commit_url(github, "a1", "b2") == "https://github.com/o/bncvl/commit/../compare/a1...b2"
+    assert commit_url("https://git.example/c/", "a1", "b2") == "https://git.example/c/b2"
+    assert commit_url("", "a1", "b2") is None
+
+
+def test_variant_speedups_over_reference_and_limit(results_set: tuple[Path, list[str]]) -> None:
+    root, hashes = results_set
+    points = load_results(root).points
+    name = "bench_latency.Latency.time_eval_forward"
+    rows = points[(points["benchmark"] == name) & (points["status"] == "ok") & (points["preset"] == "small")]
+    assert latest_common_commit(rows, [CPU_MACHINE, GPU_MACHINE]) == hashes[-1]
+    at = rows[rows["commit_hash"] == hashes[-1]]
+    table = variant_speedups(at, name, "seconds").set_index(["machine", "device", "variant"])
+    # synthetic speeds: reference 1, fast 2.1, conv_limit 2.3 (1% noise)
+    assert table.loc[(CPU_MACHINE, "cpu", "reference"), "speedup_vs_reference"] == pytest.approx(1.0)
+    assert table.loc[(CPU_MACHINE, "cpu", "fast"), "speedup_vs_reference"] == pytest.approx(2.1, rel=0.05)
+    assert table.loc[(CPU_MACHINE, "cpu", "fast"), "speedup_vs_limit"] == pytest.approx(2.1 / 2.3, rel=0.05)
+    flops = points[(points["benchmark"] == PLANTED_FLOPS.benchmark) & (points["status"] == "ok")]
+    flops = flops[(flops["commit_hash"] == hashes[0]) & (flops["preset"] == "medium")]
+    higher = variant_speedups(flops, PLANTED_FLOPS.benchmark, "FLOP/s").set_index(["machine", "device", "variant"])
+    assert higher.loc[(CPU_MACHINE, "cpu", "fast"), "speedup_vs_reference"] == pytest.approx(2.1, rel=0.05)
+
+
+def test_device_comparison_gpu_over_cpu(results_set: tuple[Path, list[str]]) -> None:
+    root, hashes = results_set
+    points = load_results(root).points
+    name = "bench_latency.Latency.time_eval_forward"
+    at = points[(points["benchmark"] == name) & (points["status"] == "ok") & (points["commit_hash"] == hashes[0])]
+    table = device_comparison(at[at["preset"] == "medium"], name, "seconds").set_index("variant")
+    assert table.loc["reference", "cuda_machine"] == GPU_MACHINE
+    assert table.loc["reference", "gpu_speedup"] == pytest.approx(25.0, rel=0.05)
+    assert latest_common_commit(at.iloc[0:0], [CPU_MACHINE]) is None
