@@ -1,0 +1,214 @@
+"""Every dashboard page run from the entry point (Streamlit's AppTest) on a results set with planted steps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit", reason="needs the dashboard extra")
+
+from streamlit.testing.v1 import AppTest
+
+from bncvl import dashboard as dashboard_cli
+from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE
+from tests.conftest import PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME, PLANTED_UTILIZATION
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+GITHUB = "https://github.com/example/bncvl/commit/"
+
+
+@pytest.fixture
+def app(
+    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AppTest:
+    """The dashboard on the fixture results and runs, with an asv.conf.json that sets show_commit_url."""
+    (tmp_path / "asv.conf.json").write_text('{\n  // asv allows comments\n  "show_commit_url": "' + GITHUB + '"\n}')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(results_set[0]))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
+    test = AppTest.from_file(str(APP), default_timeout=120)
+    test.run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+def open_page(app: AppTest, page: str) -> AppTest:
+    app.switch_page(f"views/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+
+
+def trace_names(spec: dict) -> list[str]:
+    return [trace.get("name", "") for trace in spec["data"]]
+
+
+def test_overview_shows_machines_commits_health_and_latest_regressions(
+    app: AppTest, results_set: tuple[Path, list[str]]
+) -> None:
+    hashes = results_set[1]
+    assert app.title[0].value == "BNCVL performance"
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics == {"Machines": "2", "Commits covered": "8", "Benchmarks": "21"}
+    machines = app.dataframe[0].value.set_index("machine")
+    assert machines.loc[GPU_MACHINE, "gpu_model"] == "NVIDIA H100 80GB HBM3"
+    assert machines.loc[GPU_MACHINE, "driver"] == "550.90.07"
+    assert machines.loc[CPU_MACHINE, "commits"] == 8
+    assert "failed" in app.error[0].value and app.error[0].value.endswith("16 failed.")
+    broken = app.dataframe[1].value
+    assert list(broken["benchmark"]) == ["bench_latency.Latency.time_backward"]
+    latest = app.dataframe[2].value
+    assert set(latest["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark}
+    assert f"{hashes[PLANTED_AT - 1][:8]}..{hashes[PLANTED_AT][:8]}" in set(latest["commits"])
+    assert "3 analysis run(s)" in app.markdown[-1].value
+
+
+def test_regressions_lists_the_planted_steps_with_range_and_direction(
+    app: AppTest, results_set: tuple[Path, list[str]]
+) -> None:
+    hashes = results_set[1]
+    open_page(app, "regressions")
+    table = app.dataframe[0].value
+    assert set(table["kind"]) == {"regression"}
+    planted = table[table["benchmark"] == PLANTED_TIME.benchmark]
+    assert len(planted) == 1
+    row = planted.iloc[0]
+    assert row["params"] == "variant=fused, preset=medium, device=cpu, dtype=float32"
+    assert row["machine"] == CPU_MACHINE
+    assert row["direction"] == "lower"
+    assert row["commits"] == f"{hashes[PLANTED_AT - 1][:8]}..{hashes[PLANTED_AT][:8]}"
+    assert row["factor"] == pytest.approx(1.5, rel=0.05)
+    assert row["link"] == f"{GITHUB}../compare/{hashes[PLANTED_AT - 1]}...{hashes[PLANTED_AT]}"
+    assert set(table[table["benchmark"] == PLANTED_FLOPS.benchmark]["direction"]) == {"higher"}
+    assert PLANTED_UTILIZATION.benchmark not in set(table["benchmark"]), "informative: not a regression"
+    csv = app.get("download_button")[0]
+    assert csv.proto.label == "Download CSV"
+
+    app.multiselect(key="regressions_machine").set_value([GPU_MACHINE]).run()
+    assert app.dataframe[0].value.empty
+    app.multiselect(key="regressions_kind").set_value(["regression", "change"]).run()
+    shown = app.dataframe[0].value
+    assert set(shown["benchmark"]) == {PLANTED_UTILIZATION.benchmark}
+    assert set(shown["direction"]) == {"informative"} and set(shown["kind"]) == {"change"}
+    app.multiselect(key="regressions_machine").set_value([]).run()
+    app.multiselect(key="regressions_variant").set_value(["fused"]).run()
+    app.multiselect(key="regressions_device").set_value(["cpu"]).run()
+    assert set(app.dataframe[0].value["benchmark"]) == {PLANTED_TIME.benchmark}
+
+
+def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest) -> None:
+    open_page(app, "trends")
+    assert app.selectbox(key="trends_benchmark").value == "bench_latency.Latency.time_eval_forward"
+    app.multiselect(key="trends_machines").set_value([CPU_MACHINE])
+    app.multiselect(key="trends_param_variant").set_value(["fused"])
+    app.multiselect(key="trends_param_preset").set_value(["medium"]).run()
+    (spec,) = chart_specs(app)
+    names = trace_names(spec)
+    series = f"{CPU_MACHINE} variant=fused, preset=medium, device=cpu, dtype=float32"
+    assert series in names
+    assert f"IQR {series}" in names and f"step fit {series}" in names
+    assert any(name.startswith("regression ×1.5") for name in names)
+    line = next(trace for trace in spec["data"] if trace.get("name") == series)
+    assert "%{customdata[0]}" in line["hovertemplate"] and "%{customdata[1]}" in line["hovertemplate"]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "commit (oldest first)"
+    app.toggle(key="trends_log").set_value(True)
+    app.radio(key="trends_x").set_value("date").run()
+    (spec,) = chart_specs(app)
+    assert spec["layout"]["yaxis"]["type"] == "log"
+    assert spec["layout"]["xaxis"]["title"]["text"] == "commit date"
+
+
+def test_devices_compares_variants_and_gpu_against_cpu(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
+    hashes = results_set[1]
+    open_page(app, "devices")
+    assert f"Common commit: `{hashes[-1][:8]}`" in app.markdown[0].value
+    speedups = app.dataframe[0].value.set_index(["machine", "device", "variant"])
+    assert speedups.loc[(GPU_MACHINE, "cuda", "reference"), "speedup_vs_reference"] == pytest.approx(1.0)
+    assert speedups.loc[(GPU_MACHINE, "cuda", "fast"), "speedup_vs_reference"] == pytest.approx(2.1, rel=0.05)
+    assert speedups.loc[(CPU_MACHINE, "cpu", "conv_limit"), "speedup_vs_limit"] == pytest.approx(1.0)
+    gpu = app.dataframe[1].value.set_index("variant")
+    assert gpu.loc["reference", "gpu_speedup"] == pytest.approx(25.0, rel=0.05)
+    assert gpu.loc["reference", "cuda_machine"] == GPU_MACHINE
+    assert len(chart_specs(app)) == 1
+
+
+def test_memory_and_gpu_page_shows_bytes_storage_and_gpu(app: AppTest) -> None:
+    open_page(app, "memory_gpu")
+    assert [header.value for header in app.header] == ["Memory", "GPU"]
+    storage = app.dataframe[0].value
+    assert storage["compression"].to_numpy() == pytest.approx(147456 / 4616, rel=0.05)
+    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
+    # 3 memory and 5 GPU benchmarks, each over commits and across devices; one storage chart
+    assert len(titles) == 3 * 2 + 1 + 5 * 2
+    labels = " ".join(m.value for m in app.markdown)
+    for name in ("peak_forward_bytes", "saved_activation_bytes", "gpu_utilization", "energy_per_forward", "power"):
+        assert f"**{name}**" in labels
+
+
+def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest) -> None:
+    open_page(app, "quantization")
+    summary = app.dataframe[0].value.set_index("run")
+    assert list(summary.index) == ["digits-seed0", "digits-seed1", "interrupted"]
+    assert summary.loc["digits-seed1", "accuracy_gap"] == pytest.approx(0.06)
+    assert not summary.loc["interrupted", "complete"]
+    assert "truncated last line" in app.warning[0].value and "interrupted/metrics.jsonl" in app.warning[0].value
+    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
+    assert titles[0] == "test accuracy, BNCVL vs float"
+    for metric in ("Flip ratio", "Oscillating fraction", "Fraction of ones", "Threshold drift", "Dead filters"):
+        assert any(title.startswith(metric) for title in titles), metric
+    assert "digits-seed0 conv1 latent_weight at step 29" in titles
+    assert {"track_test_error", "track_accuracy_gap", "track_dead_filters"} <= set(titles)
+    histogram = next(spec for spec in chart_specs(app) if spec["layout"]["title"]["text"].endswith("step 29"))
+    assert histogram["layout"]["shapes"][0]["type"] == "line", "the threshold is marked"
+    app.select_slider(key="quantization_hist_step").set_value(10).run()
+    assert any(title.endswith("at step 10") for title in (s["layout"]["title"]["text"] for s in chart_specs(app)))
+
+
+@pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])
+def test_empty_directories_show_the_command_to_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "no-runs"))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.run()
+    open_page(app, page)
+    commands = " ".join(block.value for block in app.code)
+    assert "asv run" in commands or "bncvl analyze" in commands
+    assert not app.exception
+
+
+def test_cli_directories_come_from_flags_then_environment_then_asv_conf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "asv.conf.json").write_text('{\n  // comment\n  "results_dir": "out/results"\n}')
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    dirs = dashboard_cli.resolve_dirs(environ={})
+    assert dirs.results_dir == tmp_path / "out" / "results"
+    assert dirs.runs_dir == tmp_path / "runs"
+    assert dirs.asv_conf == tmp_path / "asv.conf.json"
+    environ = {"BNCVL_RESULTS_DIR": str(tmp_path / "env-results"), "BNCVL_RUNS_DIR": str(tmp_path / "env-runs")}
+    dirs = dashboard_cli.resolve_dirs(environ=environ)
+    assert (dirs.results_dir, dirs.runs_dir) == (tmp_path / "env-results", tmp_path / "env-runs")
+    dirs = dashboard_cli.resolve_dirs(str(tmp_path / "flag"), None, environ=environ)
+    assert dirs.results_dir == tmp_path / "flag"
+
+
+def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    dashboard_cli.configure(parser)
+    args = parser.parse_args(["--results-dir", str(tmp_path)])
+    dirs = dashboard_cli.resolve_dirs(args.results_dir, str(tmp_path / "runs"), environ={})
+    command, environ = dashboard_cli.streamlit_command(dirs, args.port, args.address)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--server.port") + 1] == "8501"
+    assert command[command.index("run") + 1] == str(APP)
+    assert environ["BNCVL_RESULTS_DIR"] == str(tmp_path)
+    with pytest.raises(ValueError, match="--port must be between 1 and 65535, got 0"):
+        dashboard_cli.main(parser.parse_args(["--port", "0"]))
