@@ -1,0 +1,131 @@
+"""``bncvl pipeline``: the main job, end to end, on this machine.
+
+1. register the machine and its device facts with asv (``bncvl machine``);
+2. benchmark the last few commits with asv (quick mode by default), skipping
+   what already has results;
+3. run the default quantization analysis (``bncvl analyze``) unless a complete
+   run of the same name exists;
+4. serve the dashboard on those results on 127.0.0.1.
+
+A second run reuses everything that exists, so it goes straight to step 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["DEFAULT_COMMITS", "DEFAULT_RUN_NAME", "asv_run_command", "configure", "main", "recent_commits"]
+
+DEFAULT_COMMITS = 3
+DEFAULT_RUN_NAME = "default"
+
+Runner = Callable[[Sequence[str]], int]
+
+
+def recent_commits(count: int, repo: Path) -> list[str]:
+    """The hashes of the last ``count`` commits of HEAD (fewer if the history is shorter)."""
+    if count < 1:
+        raise ValueError(f"--commits must be >= 1; got {count}")
+    out = subprocess.run(
+        ["git", "rev-list", f"--max-count={count}", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{repo} is not a git checkout with commits: {out.stderr.strip()}")
+    return out.stdout.split()
+
+
+def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: str | None) -> list[str]:
+    """The ``asv run`` command line for the commits listed in ``hashfile``."""
+    command = [
+        str(Path(sys.executable).with_name("asv")),
+        "run",
+        f"HASHFILE:{hashfile}",
+        "--machine",
+        machine,
+        "--skip-existing",
+        "--show-stderr",
+    ]
+    if quick:
+        command.append("--quick")
+    if benchmarks:
+        command += ["--bench", benchmarks]
+    return command
+
+
+def complete_run(runs_dir: Path, name: str) -> bool:
+    """Whether ``runs_dir/name`` holds a finished analysis run (its summary says complete)."""
+    summary = runs_dir / name / "summary.json"
+    try:
+        return bool(json.loads(summary.read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
+    )
+    parser.add_argument("--full", action="store_true", help="full asv runs instead of --quick (much slower)")
+    parser.add_argument("--bench", "-b", help="only benchmarks matching this regex (asv's --bench)")
+    parser.add_argument("--runs-dir", default="runs", help="where analysis runs go (default runs/)")
+    parser.add_argument("--no-serve", action="store_true", help="stop after producing the results")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+
+
+def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
+    from bncvl.cli import main as bncvl
+
+    repo = Path.cwd()
+    if not (repo / "asv.conf.json").is_file():
+        raise FileNotFoundError(f"no asv.conf.json in {repo}; run bncvl pipeline from the repository's root")
+    commits = recent_commits(args.commits, repo)
+    started = time.perf_counter()
+
+    _step(1, "register this machine and its device facts")
+    from bncvl.machine import register
+
+    machine = register()["machine"]
+    print(f"machine {machine!r}")
+
+    _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'quick'})")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
+        hashfile.write("\n".join(commits) + "\n")
+    try:
+        code = run(asv_run_command(machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench))
+    finally:
+        Path(hashfile.name).unlink()
+    if code != 0:
+        print(f"bncvl pipeline: asv run exited {code}; see its output above", file=sys.stderr)
+        return code
+
+    runs_dir = Path(args.runs_dir)
+    if complete_run(runs_dir, DEFAULT_RUN_NAME):
+        _step(3, f"analysis: reusing the complete run {runs_dir / DEFAULT_RUN_NAME}")
+    else:
+        _step(3, "analysis: train the default network and record its binarisation")
+        analyze = ["analyze", "--runs-dir", str(runs_dir)]
+        if (runs_dir / DEFAULT_RUN_NAME).exists():
+            # An interrupted run stays readable and is never overwritten; this one gets a dated name.
+            print(f"{runs_dir / DEFAULT_RUN_NAME} is incomplete; keeping it and writing a new run beside it")
+        else:
+            analyze += ["--name", DEFAULT_RUN_NAME]
+        code = bncvl(analyze)
+        if code != 0:
+            return code
+
+    print(f"\nresults ready in {time.perf_counter() - started:.0f} s")
+    if args.no_serve:
+        return 0
+    _step(4, "serve the dashboard (Ctrl-C to stop)")
+    return bncvl(["dashboard", "--runs-dir", str(runs_dir), "--port", str(args.port)])
+
+
+def _step(number: int, text: str) -> None:
+    print(f"\n== [{number}/4] {text}", flush=True)
