@@ -1,0 +1,126 @@
+"""``bncvl analyze``: train BNCVL layers and their float twin, and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_TEST_FRACTION
+from bncvl.analysis.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+
+__all__ = ["DEFAULT_RUNS_DIR", "configure", "default_run_name", "main", "parse_channels"]
+
+DEFAULT_RUNS_DIR = "runs"
+_DEFAULTS = TrainConfig()
+
+
+def parse_channels(text: str) -> tuple[int, ...]:
+    """``"32,32"`` -> ``(32, 32)``; ``ValueError`` naming the expected form otherwise."""
+    try:
+        channels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--channels expects comma-separated positive ints such as 32,32; got {text!r}") from None
+    if not channels or min(channels) < 1:
+        raise ValueError(f"--channels expects comma-separated positive ints such as 32,32; got {text!r}")
+    return channels
+
+
+def default_run_name(dataset: str, seed: int, now: time.struct_time | None = None) -> str:
+    """``<dataset>-seed<seed>-<YYYYmmdd-HHMMSS>``; a ``.npz`` dataset is named by its file stem."""
+    name = dataset if dataset == DEFAULT_DATASET else Path(dataset).stem
+    return f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S', now or time.localtime())}"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    d = _DEFAULTS
+    parser.add_argument(
+        "--dataset",
+        default=DEFAULT_DATASET,
+        help=f"'{DEFAULT_DATASET}' (scikit-learn's 8x8 digits) or a .npz with 'images' and 'labels' "
+        f"(default {DEFAULT_DATASET})",
+    )
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
+    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    parser.add_argument("--lr-min", type=float, default=d.lr_min, help=f"cosine schedule's floor (default {d.lr_min})")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule, help=f"default {d.lr_schedule}")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default {d.optimizer}")
+    parser.add_argument(
+        "--channels",
+        default=",".join(map(str, d.channels)),
+        help=f"output channels of each BNCVL layer (default {','.join(map(str, d.channels))})",
+    )
+    parser.add_argument("--kernel-size", type=int, default=d.kernel_size, help=f"default {d.kernel_size}")
+    parser.add_argument("--threads", type=int, default=d.threads, help=f"torch intra-op threads (default {d.threads})")
+    parser.add_argument(
+        "--checkpoints",
+        type=int,
+        default=d.checkpoints,
+        help=f"steps with histograms and weight snapshots, first and last included (default {d.checkpoints})",
+    )
+    parser.add_argument(
+        "--test-fraction", type=float, default=DEFAULT_TEST_FRACTION, help=f"default {DEFAULT_TEST_FRACTION}"
+    )
+    parser.add_argument(
+        "--runs-dir", default=DEFAULT_RUNS_DIR, help=f"where run directories go (default {DEFAULT_RUNS_DIR}/)"
+    )
+    parser.add_argument("--name", help="run directory name (default <dataset>-seed<seed>-<YYYYmmdd-HHMMSS>)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--json", action="store_true", help="print summary.json instead of the text report")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bncvl.analysis.data import load_dataset
+    from bncvl.analysis.rundir import RunWriter
+    from bncvl.analysis.train import train
+
+    config = TrainConfig(
+        dataset=args.dataset,
+        seed=args.seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_min=args.lr_min,
+        lr_schedule=args.lr_schedule,
+        optimizer=args.optimizer,
+        channels=parse_channels(args.channels),
+        kernel_size=args.kernel_size,
+        threads=args.threads,
+        checkpoints=args.checkpoints,
+        test_fraction=args.test_fraction,
+    )
+    config.validate()
+    dataset = load_dataset(config.dataset, config.test_fraction, config.split_seed)
+    run_dir = Path(args.runs_dir) / (args.name or default_run_name(config.dataset, config.seed))
+    try:
+        writer = RunWriter(run_dir)
+    except FileExistsError as error:
+        raise ValueError(str(error)) from error
+    try:
+        with writer:
+            result = train(config, dataset, writer, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"bncvl analyze: interrupted; the steps so far are in {run_dir} (no summary.json)", file=sys.stderr)
+        return 130
+    summary = result.summary()
+    if args.json:
+        json.dump({"run_dir": str(run_dir), **summary}, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"bncvl analyze: {dataset.name}, seed {config.seed}, {result.steps} steps in {result.wall_time_s:.1f} s")
+    print(
+        f"test accuracy: BNCVL {summary['bncvl_test_accuracy']:.2%}, float {summary['float_test_accuracy']:.2%}, "
+        f"gap {summary['accuracy_gap']:.2%}"
+    )
+    for layer, ratio in summary["final_flip_ratio"].items():
+        flip = "n/a" if ratio is None else f"{ratio:.5f}"
+        print(
+            f"{layer}: last-epoch flip ratio {flip}, ones {summary['ones_fraction'][layer]:.3f}, "
+            f"all-zero filters {summary['dead_filters'][layer]}, all-one filters {summary['all_one_filters'][layer]}"
+        )
+    print(f"run directory: {run_dir}")
+    return 0
