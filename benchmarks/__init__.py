@@ -1,0 +1,1 @@
+"""The bncvl asv suite (see README, "The asv suite"). Nothing heavy is imported here."""

@@ -1,0 +1,252 @@
+"""Smoke tests of the asv suite: every benchmark once on the tiny preset, on the CPU.
+
+Benchmarks are loaded through asv's own runner (``asv_runner``), so
+``params``, units and the skip protocol behave as in ``asv run``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from asv_runner.discovery import disc_benchmarks, get_benchmark_from_name
+
+from benchmarks import bench_efficiency, bench_gpu, bench_latency, bench_memory, common
+from bncvl import variants
+from bncvl.presets import PRESETS, Shape
+from bncvl.quantize import packed_storage_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "benchmarks"
+CLASSES = [
+    bench_latency.Latency,
+    bench_memory.Memory,
+    bench_memory.WeightStorage,
+    bench_gpu.GPU,
+    bench_efficiency.Efficiency,
+]
+UNITS = {
+    "track_peak_forward_bytes": "bytes",
+    "track_peak_train_step_bytes": "bytes",
+    "track_saved_activation_bytes": "bytes",
+    "track_float_weight_bytes": "bytes",
+    "track_packed_weight_bytes": "bytes",
+    "track_gpu_utilization": "%",
+    "track_memory_bandwidth_utilization": "%",
+    "track_energy_per_forward": "J",
+    "track_power": "W",
+    "track_sm_clock": "MHz",
+    "track_forward_flops": "FLOP/s",
+    "track_forward_bytes_per_s": "bytes/s",
+}
+ONE_SAMPLE = {"number": 1, "repeat": 1, "warmup_time": 0, "rounds": 1}
+TINY_CPU = ("tiny", "cpu", "float32")
+NO_GPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without a GPU")
+
+
+def _name(cls: type, method: str) -> str:
+    return f"{cls.__module__.split('.')[-1]}.{cls.__name__}.{method}"
+
+
+def benchmark_methods(cls: type) -> list[str]:
+    return sorted(name for name in vars(cls) if name.startswith(("time_", "track_")))
+
+
+def test_discovery_finds_every_method_with_its_unit() -> None:
+    found = {b.name: b for b in disc_benchmarks(str(SUITE))}
+    expected = {
+        f"{cls.__module__.split('.')[-1]}.{cls.__name__}.{m}" for cls in CLASSES for m in benchmark_methods(cls)
+    }
+    assert expected <= set(found), sorted(expected - set(found))
+    for name in expected:
+        method = name.rsplit(".", 1)[-1]
+        assert found[name].unit == ("seconds" if method.startswith("time_") else UNITS[method]), name
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_params_match_param_names(cls: type) -> None:
+    assert cls.param_names == ["variant", "preset", "device", "dtype"]
+    variant_names, presets, devices, dtypes = cls.params
+    assert variant_names == common.VARIANT_NAMES
+    assert set(presets) <= set(PRESETS)
+    assert set(devices) <= {"cpu", "cuda"}
+    assert set(dtypes) <= {"float32", "float16", "bfloat16"}
+    for method in [*benchmark_methods(cls), "setup"]:
+        arguments = list(inspect.signature(getattr(cls, method)).parameters)[1:]
+        if hasattr(cls, "setup_cache"):
+            assert arguments[0] == "cache", method
+            arguments = arguments[1:]
+        assert arguments == cls.param_names, f"{cls.__name__}.{method} takes {arguments}"
+
+
+def test_quick_subset_selects_tiny_cpu_float32() -> None:
+    name = "bench_latency.Latency.time_eval_forward('reference', 'tiny', 'cpu', 'float32')"
+    assert common.QUICK_REGEX in name
+    assert common.QUICK_REGEX not in name.replace("tiny", "small")
+
+
+def _run_one(name: str, params: tuple[str, ...], cls: type) -> object:
+    """Run ``name`` for ``params`` as asv's benchmark process does; NaN when it skips."""
+    index = list(itertools.product(*cls.params)).index(params)
+    benchmark = get_benchmark_from_name(str(SUITE), f"{name}-{index}", extra_params=ONE_SAMPLE)
+    benchmark.set_cache(benchmark.do_setup_cache() if benchmark.setup_cache_key else None)
+    skipped = benchmark.do_setup()
+    try:
+        return math.nan if skipped else benchmark.do_run()
+    finally:
+        benchmark.do_teardown()
+
+
+@pytest.mark.parametrize("cls", [bench_latency.Latency, bench_memory.Memory], ids=lambda c: c.__name__)
+def test_every_method_runs_on_tiny_cpu(cls: type) -> None:
+    registered = common.registered_variants()
+    for method in benchmark_methods(cls):
+        name = _name(cls, method)
+        ran = []
+        for variant in common.VARIANT_NAMES:
+            result = _run_one(name, (variant, *TINY_CPU), cls)
+            if isinstance(result, float) and math.isnan(result):
+                continue  # skipped: the variant is absent here or refuses the CPU
+            assert variant in registered
+            ran.append(variant)
+            if method.startswith("time_"):
+                assert result["number"] == 1
+                assert all(sample > 0 for sample in result["samples"]), (name, variant, result)
+            else:
+                assert isinstance(result, int)
+                assert result > 0, (name, variant)
+        assert "reference" in ran, name
+
+
+def test_variant_absent_at_a_commit_is_skipped_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(variants, "VARIANTS", {"reference": variants.VARIANTS["reference"]})
+    monkeypatch.delattr(variants, "BASELINES", raising=False)
+    with pytest.raises(NotImplementedError, match=r"'fused' is not registered at this commit"):
+        common.build_workload("fused", "tiny", "eval", "cpu", "float32")
+    assert math.isnan(_run_one("bench_latency.Latency.time_eval_forward", ("fused", *TINY_CPU), bench_latency.Latency))
+
+
+@pytest.mark.parametrize(
+    ("preset", "device", "dtype", "reason"),
+    [
+        ("tiny", "cpu", "float16", "float32 only"),
+        ("large", "cpu", "float32", "not run on the CPU"),
+        pytest.param(
+            "tiny",
+            "cuda",
+            "float32",
+            r"is_available\(\) is False",
+            marks=NO_GPU_ONLY,
+        ),
+    ],
+)
+def test_combinations_that_cannot_run_here_skip_with_reason(preset: str, device: str, dtype: str, reason: str) -> None:
+    with pytest.raises(NotImplementedError, match=reason):
+        common.check_applicable(preset, device, dtype)
+
+
+def test_unknown_device_is_an_error_not_a_skip() -> None:
+    with pytest.raises(ValueError, match=r"unknown device 'tpu'; expected one of \['cpu', 'cuda'\]"):
+        common.check_applicable("tiny", "tpu", "float32")
+
+
+def test_coverage_guard_fails_the_import_for_an_unbenchmarked_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(variants.VARIANTS, "brand_new", variants.VARIANTS["reference"])
+    with pytest.raises(ImportError, match=r"bncvl registers \['brand_new'\]"):
+        importlib.reload(common)
+    monkeypatch.undo()
+    importlib.reload(common)
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [bench_memory.peak_forward_bytes, bench_memory.peak_train_step_bytes, bench_memory.saved_activation_bytes],
+)
+def test_bytes_grow_with_batch(measure) -> None:
+    mode = "eval" if measure is bench_memory.peak_forward_bytes else "train"
+    tiny = PRESETS["tiny"]
+    sizes = []
+    for batch in (2, 4, 8):
+        shape = Shape(batch, tiny.in_channels, tiny.out_channels, tiny.size, tiny.kernel_size)
+        sizes.append(measure(common.build_workload("reference", shape, mode, "cpu", "float32")))
+    assert sizes[0] < sizes[1] < sizes[2], sizes
+    output_bytes = 8 * tiny.out_channels * tiny.size**2 * 4
+    assert sizes[2] >= output_bytes  # at least the output (or the tensors saved to produce it)
+
+
+def test_weight_storage_float_vs_packed() -> None:
+    shape = PRESETS["medium"]
+    work = common.build_workload("reference", "medium", "eval", "cpu", "float32")
+    weights = shape.out_channels * shape.in_channels * shape.kernel_size**2
+    assert bench_memory.float_weight_bytes(work) == 4 * (weights + shape.out_channels)
+    assert bench_memory.packed_weight_bytes(work) == packed_storage_bytes(weights) + packed_storage_bytes(
+        shape.out_channels
+    )
+
+
+def test_efficiency_figures_on_tiny_cpu() -> None:
+    cache = common.measure_each(
+        [common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], bench_efficiency.forward_figures
+    )
+    bench = bench_efficiency.Efficiency()
+    bench.setup(cache, "reference", *TINY_CPU)
+    flops = bench.track_forward_flops(cache, "reference", *TINY_CPU)
+    bytes_per_s = bench.track_forward_bytes_per_s(cache, "reference", *TINY_CPU)
+    seconds = cache[("reference", *TINY_CPU)]["seconds"]
+    assert flops == pytest.approx(2 * PRESETS["tiny"].macs / seconds)
+    assert bytes_per_s == pytest.approx(
+        bench_efficiency.minimal_forward_bytes(PRESETS["tiny"], torch.float32) / seconds
+    )
+    assert flops > 0
+    assert bytes_per_s > 0
+    with pytest.raises(NotImplementedError, match=r"is_available\(\) is False"):
+        common.cached_entry(
+            common.measure_each([["reference"], ["tiny"], ["cuda"], ["float32"]], bench_efficiency.forward_figures),
+            "reference",
+            "tiny",
+            "cuda",
+            "float32",
+        )
+
+
+@NO_GPU_ONLY
+def test_gpu_benchmarks_skip_on_a_machine_without_cuda() -> None:
+    cache = bench_gpu.GPU().setup_cache()
+    assert set(cache) == {"unavailable"}
+    for method in benchmark_methods(bench_gpu.GPU):
+        bench = bench_gpu.GPU()
+        with pytest.raises(NotImplementedError, match=r"is_available\(\) is False"):
+            bench.setup(cache, "reference", "small", "cuda", "float32")
+        assert callable(getattr(bench, method))
+
+
+def test_suite_imports_fast_builds_no_tensor_and_leaves_cuda_alone() -> None:
+    # torch's own import (2.5-4 s on a shared 2-core box) is outside the suite's
+    # control and paid once per run by asv's forkserver: it is done first.
+    script = """
+import json, time, torch, bncvl.workload, bncvl.memory, bncvl.nvml
+from torch.overrides import TorchFunctionMode
+calls = []
+class Count(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        calls.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+start = time.perf_counter()
+with Count():
+    import benchmarks.bench_latency, benchmarks.bench_memory, benchmarks.bench_gpu, benchmarks.bench_efficiency
+print(json.dumps({"seconds": time.perf_counter() - start, "calls": calls,
+                  "cuda_initialized": torch.cuda.is_initialized()}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["seconds"] < 2.0, report
+    assert report["calls"] == [], report
+    assert report["cuda_initialized"] is False
