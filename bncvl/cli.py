@@ -12,6 +12,8 @@ from collections.abc import Sequence
 # inside main, so `bncvl --help` stays fast and works without extras.
 COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("bncvl.profile", "time every variant against the reference"),
+    "machine": ("bncvl.machine", "register this machine with asv, with its GPU, driver, CUDA and torch facts"),
+    "history": ("bncvl.history", "benchmark a range of commits in the current environment (asv -E existing)"),
     "analyze": ("bncvl.analysis.cli_analyze", "train BNCVL layers on a real dataset and record how they binarise"),
     "summary": ("bncvl.analysis.cli_summary", "Larq-style model summary: params by bit-width, memory, MACs"),
     "dashboard": ("bncvl.dashboard", "serve the Streamlit dashboard of asv results and analysis runs"),
