@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("bncvl.analysis.cli_analyze", "train BNCVL layers on a real dataset and record how they binarise"),
     "summary": ("bncvl.analysis.cli_summary", "Larq-style model summary: params by bit-width, memory, MACs"),
     "dashboard": ("bncvl.dashboard", "serve the Streamlit dashboard of asv results and analysis runs"),
+    "check": ("bncvl.check", "CI regression check: benchmark two commits and fail on a significant slowdown"),
 }
 
 

@@ -1,0 +1,117 @@
+"""Real temporary git repositories of this project, with planted regressions, for ``bncvl check``.
+
+Shared by ``tests/test_check_e2e.py`` and the calibration script
+``tests/check_calibration.py``. Commits are made with a fixed author and date,
+so the same tree on the same parent has the same hash in every repository:
+asv's build cache (keyed by hash, in a shared ``--env-dir``) then builds a
+commit once for all tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+FORWARD_RETURN = "        return self.activation(self.normalize(z))\n"
+"""The last line of the reference layer's forward, where regressions are planted."""
+
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bncvl check test",
+    "GIT_AUTHOR_EMAIL": "check@bncvl.invalid",
+    "GIT_COMMITTER_NAME": "bncvl check test",
+    "GIT_COMMITTER_EMAIL": "check@bncvl.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", *args],
+        cwd=repo,
+        env={**os.environ, **_GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def project_files() -> list[str]:
+    """The project's files as a clean clone would have them, plus untracked files that git does not ignore."""
+    listed = git(PROJECT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    return sorted(name for name in listed.split("\0") if name and (PROJECT / name).is_file())
+
+
+def make_repo(dest: Path) -> str:
+    """Copy the project into a new git repository at ``dest``; return the hash of its one commit (on ``main``)."""
+    for name in project_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT / name, target)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "base")
+    return git(dest, "rev-parse", "HEAD")
+
+
+def commit_on(repo: Path, base: str, branch: str, plant: Callable[[Path], dict[str, str]]) -> str:
+    """Branch ``branch`` from ``base``, apply ``plant`` (repo -> {path: new text}), commit; return the hash."""
+    git(repo, "checkout", "-q", "-B", branch, base)
+    for name, text in plant(repo).items():
+        (repo / name).write_text(text)
+    git(repo, "commit", "-q", "-a", "-m", branch)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def _plant(repo: Path, replacement: str) -> dict[str, str]:
+    layer = (repo / "bncvl" / "layer.py").read_text()
+    if layer.count(FORWARD_RETURN) != 1:
+        raise AssertionError(
+            f"bncvl/layer.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; update tests/planted.py"
+        )
+    return {"bncvl/layer.py": layer.replace(FORWARD_RETURN, replacement)}
+
+
+def same_code(repo: Path) -> dict[str, str]:
+    """A/A: a second commit that changes only the README."""
+    readme = (repo / "README.md").read_text()
+    return {"README.md": readme + "\n<!-- an A/A commit: same code -->\n"}
+
+
+def extra_passes(passes: int) -> Callable[[Path], dict[str, str]]:
+    """Forward makes ``passes`` extra full passes over its output (each a new tensor, as a careless edit would)."""
+    return lambda repo: _plant(
+        repo,
+        "        y = self.activation(self.normalize(z))\n"
+        f"        for _ in range({passes}):\n"
+        "            y = y * 1.0\n"
+        "        return y\n",
+    )
+
+
+def spin_delay(seconds: float) -> Callable[[Path], dict[str, str]]:
+    """Forward busy-waits ``seconds`` more: a slowdown of a known size, for the detection-threshold search."""
+    return lambda repo: _plant(
+        repo,
+        "        import time\n"
+        f"        deadline = time.perf_counter() + {seconds!r}\n"
+        "        while time.perf_counter() < deadline:\n"
+        "            pass\n" + FORWARD_RETURN,
+    )
+
+
+def extra_activation(repo: Path) -> dict[str, str]:
+    """Training forward keeps an extra activation-sized tensor for backward (``z * ones``, ones saved by autograd)."""
+    return _plant(repo, "        z = z * torch.ones_like(z)\n" + FORWARD_RETURN)
+
+
+def unbuildable(repo: Path) -> dict[str, str]:
+    """pyproject.toml that is not TOML: pip cannot build the commit."""
+    pyproject = (repo / "pyproject.toml").read_text()
+    return {"pyproject.toml": pyproject + "\n[project\nthis is not toml\n"}
