@@ -21,8 +21,8 @@ from benchmarks.common import (
     check_applicable,
     free_device_memory,
     measure_each,
+    require,
 )
-from bncvl.nvml import MIN_SAMPLED_SECONDS, NvmlSampler, NvmlUnavailableError, load_nvml
 from bncvl.timing import resolve_device, synchronize
 
 __all__ = ["GPU", "sustained_forward"]
@@ -32,15 +32,17 @@ PRESETS = ["small", "large"]
 
 def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dict[str, float | None]:
     """Run eval forward for at least ``MIN_SAMPLED_SECONDS`` under NVML sampling; the five figures."""
+    sampler_class = require("bncvl.nvml", "NvmlSampler")
+    min_seconds = require("bncvl.nvml", "MIN_SAMPLED_SECONDS")
     cuda = resolve_device(device)
     work = build_workload(variant, preset, "eval", device, dtype)
     for _ in range(3):  # warm-up: cuDNN autotuning, lazy caches
         work.eval_forward()
     synchronize(cuda)
     calls = 0
-    with NvmlSampler(device_index=cuda.index or 0) as sampler:
+    with sampler_class(device_index=cuda.index or 0) as sampler:
         start = time.perf_counter()
-        while time.perf_counter() - start < MIN_SAMPLED_SECONDS:
+        while time.perf_counter() - start < min_seconds:
             for _ in range(10):
                 work.eval_forward()
             calls += 10
@@ -68,8 +70,12 @@ class GPU:
     def setup_cache(self) -> dict:
         try:
             check_applicable("small", "cuda", "float32")
-            load_nvml()
-        except (NotImplementedError, NvmlUnavailableError) as reason:
+            unavailable = require("bncvl.nvml", "NvmlUnavailableError")
+            try:
+                require("bncvl.nvml", "load_nvml")()
+            except unavailable as missing:
+                raise NotImplementedError(str(missing)) from None
+        except NotImplementedError as reason:
             return {"unavailable": str(reason)}
         return {"figures": measure_each(self.params, sustained_forward)}
 

@@ -22,8 +22,8 @@ from benchmarks.common import (
     Reproducible,
     build_workload,
     check_applicable,
+    require,
 )
-from bncvl.memory import peak_tensor_bytes, saved_tensor_bytes
 from bncvl.quantize import packed_storage_bytes
 from bncvl.workload import Workload
 
@@ -37,12 +37,14 @@ def _resident(work: Workload) -> list[Tensor]:
 
 def peak_forward_bytes(work: Workload) -> int:
     """Peak bytes of one eval forward, after one untimed call (lazy caches, allocator warm-up)."""
+    peak_tensor_bytes = require("bncvl.memory", "peak_tensor_bytes")
     work.eval_forward()
     return peak_tensor_bytes(work.eval_forward, work.x.device)
 
 
 def peak_train_step_bytes(work: Workload) -> int:
     """Peak bytes of one training step (forward and backward), gradients included."""
+    peak_tensor_bytes = require("bncvl.memory", "peak_tensor_bytes")
     work.train_step()
     work.zero_grad()
     return peak_tensor_bytes(work.train_step, work.x.device)
@@ -50,6 +52,7 @@ def peak_train_step_bytes(work: Workload) -> int:
 
 def saved_activation_bytes(work: Workload) -> int:
     """Bytes autograd saves for backward in one training forward, input and parameters excluded."""
+    saved_tensor_bytes = require("bncvl.memory", "saved_tensor_bytes")
     return saved_tensor_bytes(work.train_forward, exclude=_resident(work))
 
 

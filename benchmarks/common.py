@@ -1,16 +1,22 @@
 """Parameters, skip rules and seeded workloads shared by the asv suite.
 
 Importing this module imports torch and the bncvl under test, but builds no
-tensor. asv's forkserver (see asv.conf.json) imports the suite once and forks
-one process per parameter combination, so torch's import (about 3 s on a
-2-core machine) is paid once per run, not once per combination.
+tensor. asv's forkserver (see asv.conf.json) imports the suite once and
+forks one process per parameter combination, so torch's import (about 3 s
+on a 2-core machine) is paid once per run, not once per combination.
+
+The suite must import against every commit it is run on, so this module
+imports only what bncvl's first commit already had (presets, timing,
+variants, workload); younger helpers go through :func:`require`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -34,6 +40,7 @@ __all__ = [
     "check_variant_coverage",
     "measure_each",
     "registered_variants",
+    "require",
 ]
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
@@ -80,6 +87,21 @@ def check_variant_coverage(names: list[str] = VARIANT_NAMES) -> None:
 
 
 check_variant_coverage()
+
+
+def require(module: str, name: str) -> Any:
+    """``module.name`` of the bncvl under test, for helpers younger than the oldest commits benchmarked.
+
+    The suite must import against every commit it runs on, so such helpers
+    are looked up when a benchmark runs, not imported at the top.
+
+    Raises:
+        NotImplementedError: the commit under test does not have it (asv records a skip).
+    """
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise NotImplementedError(f"{module}.{name} does not exist at this commit") from None
 
 
 def check_applicable(preset: str, device: str, dtype: str) -> None:
