@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "summary": ("bncvl.analysis.cli_summary", "Larq-style model summary: params by bit-width, memory, MACs"),
     "dashboard": ("bncvl.dashboard", "serve the Streamlit dashboard of asv results and analysis runs"),
     "check": ("bncvl.check", "CI regression check: benchmark two commits and fail on a significant slowdown"),
+    "pipeline": ("bncvl.pipeline", "the main job: register, benchmark recent commits, analyze, serve the dashboard"),
 }
 
 
