@@ -26,17 +26,26 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_ROUNDS", "QUICK_BENCHMARKS", "CheckRun", "configure", "main", "merge_base", "resolve_commit"]
 
-QUICK_BENCHMARKS = r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
-"""The default subset: every benchmark of the reference and fast variants on
-the tiny preset, CPU, float32 (asv matches ``-b`` against ``name(params)``).
-Seconds per benchmark, and the code a pull request usually touches."""
+QUICK_BENCHMARKS = (
+    r"\.(time_eval_forward|time_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
+    r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
+)
+"""The default subset: eval forward, training step, saved activations and peak
+forward bytes of the reference and fast variants on the tiny preset, CPU,
+float32 (asv matches ``-b`` against ``name(params)``). asv starts a process
+per benchmark, commit and round, so the suite's own quick subset (every method
+of every variant, ``-b "'tiny', 'cpu', 'float32'"``) takes several times longer."""
 
-DEFAULT_ROUNDS = 4
-"""Interleaved rounds per commit. Each round is a fresh process per benchmark
-and commit, so more rounds spread each commit's samples over more of the run
-and a drift of a shared runner hits both commits alike."""
+DEFAULT_ROUNDS = 2
+"""Interleaved rounds per commit for ``time_*`` benchmarks: base, head, then
+head, base, each a fresh process taking its own samples, so a drift of a
+shared runner hits both commits alike. More rounds cost a process start
+(torch's import) per benchmark and commit each."""
 
 DEFAULT_OUTPUT_DIR = Path(".asv") / "check"
+
+NO_DEPS_INSTALL = "in-dir={env_dir} python -m pip install --no-deps --force-reinstall {wheel_file}"
+"""The install command used when asv.conf.json sets none (see :meth:`CheckRun.prepare`)."""
 
 _TIMED = r"[^(]*\.time_"
 """Matches the asv name of a ``time_*`` benchmark (the method, before its parameters)."""
@@ -206,6 +215,10 @@ class CheckRun:
         conf["env_dir"] = str((env_dir or here / conf.get("env_dir", "env")).resolve())
         conf["results_dir"] = str(output_dir / "results")
         conf["html_dir"] = str(output_dir / "html")
+        # asv's default install is `pip install WHEEL --force-reinstall`, which reinstalls torch
+        # with the project every time, and interleaving installs each commit once per round.
+        # The dependencies come from the configuration's matrix, as the --no-deps build implies.
+        conf.setdefault("install_command", [NO_DEPS_INSTALL])
         shutil.rmtree(output_dir / "results", ignore_errors=True)
         output_dir.mkdir(parents=True, exist_ok=True)
         check_config = output_dir / "asv.conf.json"
@@ -357,22 +370,19 @@ class CheckRun:
 
 
 def register_machine(machine: str | None) -> str:
-    """The asv machine name to use, registering this machine with asv's defaults when it is unknown.
+    """The asv machine name to use, registering this machine (``bncvl machine``) when it is unknown.
 
-    A record that exists already (``bncvl machine`` adds the device facts to
-    it) is left as it is.
+    The default name is ``bncvl machine``'s (``<host>-cpu``, ``<host>-h100``...).
+    A record that exists already is used as it is.
     """
     from asv import util
-    from asv.machine import MachineCollection, _get_unique_machine_name
+    from asv.machine import MachineCollection
 
-    name = machine or _get_unique_machine_name()
+    from bncvl.machine import default_machine_name, device_facts, register
+
+    name = machine or default_machine_name(device_facts())
     try:
         MachineCollection.load(name)
     except util.UserError:
-        command = [sys.executable, "-m", "asv", "machine", "--yes", "--machine", name]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"cannot register asv machine {name!r}: {_tail(result.stdout + result.stderr)}"
-            ) from None
+        register(name)
     return name

@@ -262,7 +262,8 @@ def compare(
     Args:
         base, head: the commits' hashes.
         before, after: outcomes keyed by ``benchmark(param, ...)`` name (asv's
-            ``unroll_result`` form); a name missing on one side counts as skipped there.
+            ``unroll_result`` form); a name missing on one side counts as skipped
+            there, and one skipped at both commits is left out.
         units: unit per benchmark name *without* parameters (``benchmarks.json``).
         factor: the default factor (>= 1).
         factor_rules: per-benchmark overrides; the first match wins.
@@ -276,6 +277,8 @@ def compare(
     for name in sorted(set(before) | set(after)):
         b = before.get(name, Outcome(math.nan))
         a = after.get(name, Outcome(math.nan))
+        if b.skipped and a.skipped:
+            continue  # run at neither commit: not selected, or skipped by its setup
         unit = units.get(name.split("(", 1)[0])
         own_factor = factor_for(name, factor, factor_rules)
         status, better, how = judge(name, b, a, unit, own_factor)

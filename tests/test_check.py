@@ -132,6 +132,11 @@ def test_a_benchmark_missing_at_head_counts_as_skipped_there() -> None:
     assert comparison.changes[0].status is Status.SKIPPED
 
 
+def test_a_benchmark_skipped_at_both_commits_is_left_out() -> None:
+    comparison = compare(BASE, HEAD, {LATENCY: single(math.nan), SAVED: single(1.0)}, {SAVED: single(1.0)}, UNITS)
+    assert [c.name for c in comparison.changes] == [SAVED]
+
+
 def test_a_changed_benchmark_is_not_compared() -> None:
     before, after = timed(1e-4), timed(3e-4)
     after = Outcome(after.value, after.stats, after.samples, version="v2")
