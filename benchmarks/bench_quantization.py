@@ -23,11 +23,11 @@ PERCENT = 100.0
 
 def _train() -> dict[str, Any] | None:
     try:
-        from bncvl.analysis import TrainConfig, load_dataset, train
+        from bncvl.analysis import TrainConfig, load_dataset, run_training
     except ImportError:
         return None
     config = TrainConfig(**TRAINING)
-    return train(config, load_dataset(config.dataset, config.test_fraction, config.split_seed)).summary()
+    return run_training(config, load_dataset(config.dataset, config.test_fraction, config.split_seed)).summary()
 
 
 class QuantizationTraining:

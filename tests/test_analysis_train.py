@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from bncvl.analysis import RunWriter, TrainConfig, load_dataset, load_snapshot, read_json, read_jsonl, train
+from bncvl.analysis import RunWriter, TrainConfig, load_dataset, load_snapshot, read_json, read_jsonl, run_training
 from bncvl.analysis.model import AnalysisNet, ObservedBNCVL
 from bncvl.analysis.rundir import snapshot_name, to_json_value
 from bncvl.analysis.train import checkpoint_steps
@@ -35,7 +35,7 @@ def digits():
 def small_run(digits, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "small"
     with RunWriter(run_dir) as writer:
-        result = train(SMALL, digits, writer)
+        result = run_training(SMALL, digits, writer)
     return run_dir, result
 
 
@@ -139,9 +139,9 @@ def test_summary_is_complete_and_matches_rows(small_run):
 
 def test_same_config_gives_the_same_numbers(digits, small_run):
     _, first = small_run
-    again = train(SMALL, digits)
+    again = run_training(SMALL, digits)
     assert again.metrics == first.metrics
-    other = train(TrainConfig(**{**SMALL.to_dict(), "channels": (4, 4), "seed": 1}), digits)
+    other = run_training(TrainConfig(**{**SMALL.to_dict(), "channels": (4, 4), "seed": 1}), digits)
     assert other.metrics != first.metrics
 
 
@@ -152,7 +152,7 @@ def test_interrupted_run_stays_readable(digits, tmp_path):
 
     run_dir = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt), RunWriter(run_dir) as writer:
-        train(SMALL, digits, writer, on_step=interrupt)
+        run_training(SMALL, digits, writer, on_step=interrupt)
     rows = read_jsonl(run_dir / "metrics.jsonl")
     assert max(r["step"] for r in rows) == 5
     assert len(rows) == 6 * 4  # two model rows and two layer rows per step
@@ -223,7 +223,7 @@ def test_analysis_net_names_and_shapes():
 
 @pytest.mark.slow
 def test_default_run_reaches_the_accuracy_goals(digits):
-    result = train(TrainConfig(), digits)
+    result = run_training(TrainConfig(), digits)
     summary = result.summary()
     assert summary["bncvl_test_accuracy"] >= 0.90
     assert summary["float_test_accuracy"] >= 0.95

@@ -10,7 +10,7 @@ from bncvl.analysis.data import Dataset, load_dataset
 from bncvl.analysis.model import AnalysisNet, FloatConv, ObservedBNCVL
 from bncvl.analysis.rundir import RunWriter, load_snapshot, read_json, read_jsonl
 from bncvl.analysis.summary import ModelSummary, format_summary, summarize
-from bncvl.analysis.train import TrainConfig, TrainingResult, train
+from bncvl.analysis.train import TrainConfig, TrainingResult, run_training
 
 __all__ = [
     "AnalysisNet",
@@ -26,6 +26,6 @@ __all__ = [
     "load_snapshot",
     "read_json",
     "read_jsonl",
+    "run_training",
     "summarize",
-    "train",
 ]

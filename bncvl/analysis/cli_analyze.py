@@ -76,7 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from bncvl.analysis.data import load_dataset
     from bncvl.analysis.rundir import RunWriter
-    from bncvl.analysis.train import train
+    from bncvl.analysis.train import run_training
 
     config = TrainConfig(
         dataset=args.dataset,
@@ -102,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(str(error)) from error
     try:
         with writer:
-            result = train(config, dataset, writer, progress=not args.no_progress)
+            result = run_training(config, dataset, writer, progress=not args.no_progress)
     except KeyboardInterrupt:
         print(f"bncvl analyze: interrupted; the steps so far are in {run_dir} (no summary.json)", file=sys.stderr)
         return 130

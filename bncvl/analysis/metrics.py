@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -236,8 +236,12 @@ def histogram(values: Tensor, bins: int = 50) -> tuple[list[float], list[int]]:
 
 
 def per_sample_std(z: Tensor) -> Tensor:
-    """The unbiased std of each sample over (C, H, W): what the layer normalises by, before ``+ eps``."""
-    return z.detach().to(torch.float64).std(dim=(1, 2, 3))
+    """The unbiased std of each sample over (C, H, W): what the layer normalises by, before ``+ eps``.
+
+    Computed in float32 (half inputs are promoted), as the layer computes it.
+    """
+    z = z.detach()
+    return (z.float() if z.dtype != torch.float64 else z).std(dim=(1, 2, 3))
 
 
 def std_summary(stds: Tensor) -> tuple[float, float, float]:
@@ -255,12 +259,14 @@ def epsilon_regime_count(stds: Tensor, limit: float = EPSILON_REGIME_STD) -> int
 
 def dead_unit_fraction(activations: Tensor) -> float:
     """Fraction of post-activation entries that are exactly zero (ReLU's dead units)."""
-    return float((activations.detach() == 0).to(torch.float64).mean())
+    if activations.numel() == 0:
+        raise ValueError("dead_unit_fraction expects a non-empty tensor; got shape ()")
+    return int((activations.detach() == 0).sum()) / activations.numel()
 
 
 def nonfinite_count(*tensors: Tensor | None) -> int:
     """Total NaN and ±Inf entries over ``tensors`` (``None`` entries, e.g. a missing grad, are skipped)."""
-    return sum(int((~torch.isfinite(t.detach())).sum()) for t in tensors if t is not None)
+    return sum(t.numel() - int(torch.isfinite(t.detach()).sum()) for t in tensors if t is not None)
 
 
 def gradient_norm(*grads: Tensor | None) -> float | None:
@@ -296,7 +302,6 @@ class FlipTracker:
     _direction: Tensor | None = None
     _ratio_sum: float = 0.0
     _ratio_count: int = 0
-    _steps: int = field(default=0, repr=False)
 
     def update(self, quantized: Tensor) -> float | None:
         """Record the values of one step; return its flip ratio (``None`` on the first call).
@@ -321,7 +326,6 @@ class FlipTracker:
                 self.previous, current, self._direction, self.frequency, self.momentum
             )
         self.previous = current
-        self._steps += 1
         return self.last_flip_ratio
 
     @property

@@ -27,10 +27,11 @@ from bncvl.analysis import metrics as m
 from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_SPLIT_SEED, DEFAULT_TEST_FRACTION, Dataset
 from bncvl.analysis.model import AnalysisNet, ObservedBNCVL
 from bncvl.analysis.rundir import RunWriter
+from bncvl.analysis.summary import summarize
 from bncvl.quantize import mean_threshold
 from bncvl.timing import DEFAULT_SEED, DEFAULT_THREADS, reproducible
 
-__all__ = ["LayerMonitor", "TrainConfig", "TrainingResult", "checkpoint_steps", "train"]
+__all__ = ["LayerMonitor", "TrainConfig", "TrainingResult", "checkpoint_steps", "run_training"]
 
 OPTIMIZERS = ("adam", "sgd")
 LR_SCHEDULES = ("cosine", "constant")
@@ -270,7 +271,7 @@ def _progress(total: int, enabled: bool) -> Any:
     return tqdm(total=total, desc="bncvl analyze", unit="step", file=sys.stderr, dynamic_ncols=True)
 
 
-def train(
+def run_training(
     config: TrainConfig,
     dataset: Dataset,
     writer: RunWriter | None = None,
@@ -312,8 +313,6 @@ def train(
         monitors = [LayerMonitor(name, layer) for name, layer in nets["bncvl"].layers.items()]
         order = torch.Generator().manual_seed(config.seed)
         if writer is not None:
-            from bncvl.analysis.summary import summarize
-
             writer.write_json("config.json", run_config(config, dataset, steps, steps_per_epoch))
             writer.write_json("model_summary.json", summarize(nets["bncvl"], dataset.image_shape).to_dict())
         bar = _progress(steps + 1, progress)
