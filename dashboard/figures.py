@@ -6,10 +6,11 @@ import itertools
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from bncvl.results import fit_steps
 
-__all__ = ["bar_figure", "histogram_figure", "line_figure", "trend_figure"]
+__all__ = ["bar_figure", "histogram_figure", "line_figure", "small_multiples", "trend_figure"]
 
 _PALETTE = (
     "#1f77b4",
@@ -173,6 +174,36 @@ def line_figure(table: pd.DataFrame, x: str, y: str, color: str, title: str | No
             )
         )
     figure.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def small_multiples(
+    table: pd.DataFrame, x: str, panels: list[tuple[str, str]], color: str, columns: int = 2, title: str | None = None
+) -> go.Figure:
+    """One panel per ``(column, panel title)`` in ``panels``, each with a line of that column against ``x`` per
+    ``color`` value; one figure, so a page with many curves stays quick to draw."""
+    rows = max(1, -(-len(panels) // columns))
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[t for _, t in panels], vertical_spacing=0.12)
+    groups = list(table.groupby(color, observed=True, sort=True))
+    for number, (column, _title) in enumerate(panels):
+        row, col = divmod(number, columns)
+        for index, (name, group) in enumerate(groups):
+            label = name[0] if isinstance(name, tuple) else name
+            group = group.sort_values(x)
+            figure.add_trace(
+                go.Scatter(
+                    x=group[x],
+                    y=group[column],
+                    mode="lines+markers",
+                    name=str(label),
+                    legendgroup=str(label),
+                    showlegend=number == 0,
+                    line={"color": _PALETTE[index % len(_PALETTE)]},
+                ),
+                row=row + 1,
+                col=col + 1,
+            )
+    figure.update_layout(title=title, height=320 * rows, legend={"orientation": "h", "y": -0.08})
     return figure
 
 

@@ -141,14 +141,24 @@ def test_devices_compares_variants_and_gpu_against_cpu(app: AppTest, results_set
 def test_memory_and_gpu_page_shows_bytes_storage_and_gpu(app: AppTest) -> None:
     open_page(app, "memory_gpu")
     assert [header.value for header in app.header] == ["Memory", "GPU"]
-    storage = app.dataframe[0].value
+    memory, storage, gpu = (frame.value for frame in app.dataframe)
+    assert {"peak_forward_bytes", "peak_train_step_bytes", "saved_activation_bytes"} <= set(memory.columns)
+    fused = memory.set_index(["machine", "device", "variant"]).loc[(CPU_MACHINE, "cpu", "fused")]
+    assert fused["saved_activation_bytes"] == pytest.approx(1.2e7 / 1.5, rel=0.05)
     assert storage["compression"].to_numpy() == pytest.approx(147456 / 4616, rel=0.05)
+    assert set(gpu.reset_index()["machine"]) == {GPU_MACHINE}, "the CPU machine's GPU benchmarks are all skipped"
+    assert gpu["gpu_utilization"].notna().all() and gpu["energy_per_forward"].notna().all()
     titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
-    # 3 memory and 5 GPU benchmarks, each over commits and across devices; one storage chart
-    assert len(titles) == 3 * 2 + 1 + 5 * 2
-    labels = " ".join(m.value for m in app.markdown)
-    for name in ("peak_forward_bytes", "saved_activation_bytes", "gpu_utilization", "energy_per_forward", "power"):
-        assert f"**{name}**" in labels
+    assert titles == [
+        "peak_forward_bytes over commits",
+        "peak_forward_bytes across devices (bytes)",
+        "bytes at rest",
+        "gpu_utilization over commits",
+        "gpu_utilization across devices (%)",
+    ]
+    app.radio(key="gpu_metric").set_value("bench_gpu.GPU.track_energy_per_forward").run()
+    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
+    assert titles[-2:] == ["energy_per_forward over commits", "energy_per_forward across devices (J)"]
 
 
 def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest) -> None:
@@ -158,16 +168,32 @@ def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest) -> None:
     assert summary.loc["digits-seed1", "accuracy_gap"] == pytest.approx(0.06)
     assert not summary.loc["interrupted", "complete"]
     assert "truncated last line" in app.warning[0].value and "interrupted/metrics.jsonl" in app.warning[0].value
-    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
-    assert titles[0] == "test accuracy, BNCVL vs float"
-    for metric in ("Flip ratio", "Oscillating fraction", "Fraction of ones", "Threshold drift", "Dead filters"):
-        assert any(title.startswith(metric) for title in titles), metric
-    assert "digits-seed0 conv1 latent_weight at step 29" in titles
-    assert {"track_test_error", "track_accuracy_gap", "track_dead_filters"} <= set(titles)
-    histogram = next(spec for spec in chart_specs(app) if spec["layout"]["title"]["text"].endswith("step 29"))
+    specs = {spec["layout"]["title"]["text"]: spec for spec in chart_specs(app)}
+    assert list(specs) == [
+        "test accuracy, BNCVL vs float",
+        "conv1: binarisation while training",
+        "digits-seed0 conv1 latent_weight at step 29",
+        "by commit (oldest first)",
+    ]
+    panels = [a["text"] for a in specs["conv1: binarisation while training"]["layout"]["annotations"]]
+    assert panels == [
+        "Flip ratio",
+        "Oscillating fraction",
+        "Mean oscillation frequency",
+        "Fraction of ones",
+        "Threshold drift",
+        "Dead filters",
+    ]
+    accuracy = trace_names(specs["test accuracy, BNCVL vs float"])
+    assert "digits-seed0 bncvl" in accuracy and "digits-seed0 float" in accuracy
+    histogram = specs["digits-seed0 conv1 latent_weight at step 29"]
     assert histogram["layout"]["shapes"][0]["type"] == "line", "the threshold is marked"
+    tracks = [a["text"] for a in specs["by commit (oldest first)"]["layout"]["annotations"]]
+    assert {"track_test_error", "track_accuracy_gap", "track_dead_filters", "track_final_flip_ratio"} <= set(tracks)
     app.select_slider(key="quantization_hist_step").set_value(10).run()
-    assert any(title.endswith("at step 10") for title in (s["layout"]["title"]["text"] for s in chart_specs(app)))
+    assert "digits-seed0 conv1 latent_weight at step 10" in [s["layout"]["title"]["text"] for s in chart_specs(app)]
+    app.selectbox(key="quantization_layer").set_value("conv2").run()
+    assert "conv2: binarisation while training" in [s["layout"]["title"]["text"] for s in chart_specs(app)]
 
 
 @pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])

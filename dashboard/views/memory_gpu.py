@@ -40,26 +40,35 @@ def short(benchmark: str) -> str:
 
 
 def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: str) -> None:
-    """For each benchmark: its values over commits per machine/device, and the latest value per variant and machine."""
-    for name in names:
-        series = rows[(rows["benchmark"] == name) & (rows["status"] == "ok")]
-        if series.empty:
-            continue
-        unit = series["unit"].dropna().astype(str).iloc[0] if series["unit"].notna().any() else None
-        st.markdown(f"**{short(name)}** ({unit or 'no unit'})")
-        left, right = st.columns(2)
-        over_time = series[series["variant"].astype(str) == "reference"] if "variant" in series else series
-        left.plotly_chart(
-            figures.trend_figure(over_time if not over_time.empty else series, unit=unit, title="over commits"),
-            key=f"{key}_{short(name)}_trend",
-        )
-        latest = latest_values(series)
-        latest = latest.assign(setting=latest["machine"].astype(str) + " " + latest["device"].astype(str))
-        x = "variant" if latest["variant"].notna().any() else "preset"
-        right.plotly_chart(
-            figures.bar_figure(latest, x, "value", color="setting", title="latest, across devices"),
-            key=f"{key}_{short(name)}_bars",
-        )
+    """The latest value of every benchmark in ``names``; then, for the one picked, its values over commits
+    (reference variant, per machine and device) and across variants and devices at each machine's newest commit."""
+    measured = rows[rows["benchmark"].isin(names) & (rows["status"] == "ok")]
+    if measured.empty:
+        return
+    latest = latest_values(measured)
+    latest = latest.assign(metric=latest["benchmark"].astype(str).map(short))
+    index = [c for c in ("machine", "device", "variant") if latest[c].notna().any()]
+    table = latest.pivot_table(index=index, columns="metric", values="value", observed=True)
+    st.dataframe(table.reset_index(), hide_index=True, key=f"{key}_latest")
+    present = [name for name in names if name in set(measured["benchmark"].astype(str))]
+    name = st.radio("Metric", present, format_func=short, horizontal=True, key=f"{key}_metric")
+    series = measured[measured["benchmark"] == name]
+    unit = series["unit"].dropna().astype(str).iloc[0] if series["unit"].notna().any() else None
+    left, right = st.columns(2)
+    over_time = series[series["variant"].astype(str) == "reference"]
+    left.plotly_chart(
+        figures.trend_figure(
+            over_time if not over_time.empty else series, unit=unit, title=f"{short(name)} over commits"
+        ),
+        key=f"{key}_trend",
+    )
+    newest = latest[latest["benchmark"] == name]
+    newest = newest.assign(setting=newest["machine"].astype(str) + " " + newest["device"].astype(str))
+    x = "variant" if newest["variant"].notna().any() else "preset"
+    right.plotly_chart(
+        figures.bar_figure(newest, x, "value", color="setting", title=f"{short(name)} across devices ({unit})"),
+        key=f"{key}_bars",
+    )
 
 
 st.title("Memory & GPU")

@@ -8,12 +8,17 @@ import streamlit as st
 from dashboard import data, figures, widgets
 
 CURVES = (
-    ("flip_ratio", "Flip ratio (fraction of binary weights that changed since the previous step)"),
-    ("oscillating_fraction", "Oscillating fraction (weights above the oscillation threshold)"),
-    ("oscillation_frequency_mean", "Mean oscillation frequency (EMA of A→B→A reversals)"),
+    ("flip_ratio", "Flip ratio"),
+    ("oscillating_fraction", "Oscillating fraction"),
+    ("oscillation_frequency_mean", "Mean oscillation frequency"),
     ("ones_fraction", "Fraction of ones"),
-    ("threshold_drift", "Threshold drift (mean of the latent weights minus its initial value)"),
-    ("dead_filters", "Dead filters (all-zero + all-one)"),
+    ("threshold_drift", "Threshold drift"),
+    ("dead_filters", "Dead filters"),
+)
+CURVES_HELP = (
+    "Flip ratio: fraction of binary weights changed since the previous step (missing at the first). "
+    "Oscillation: EMA of A→B→A reversals (Nagel et al. 2022). Threshold drift: the mean of the latent "
+    "weights minus its initial value. Dead filters: all-zero plus all-one filters."
 )
 
 st.title("Quantization")
@@ -65,12 +70,12 @@ else:
         layer = st.selectbox("Layer", layers, key="quantization_layer")
         of_layer = layers_table[layers_table["layer"].astype(str) == layer]
         st.subheader(f"Training curves of {layer}")
-        columns = st.columns(2)
         shown = [(metric, title) for metric, title in CURVES if metric in of_layer and of_layer[metric].notna().any()]
-        for number, (metric, title) in enumerate(shown):
-            columns[number % 2].plotly_chart(
-                figures.line_figure(of_layer, "step", metric, "run", title=title), key=f"quantization_{metric}"
-            )
+        st.plotly_chart(
+            figures.small_multiples(of_layer, "step", shown, "run", title=f"{layer}: binarisation while training"),
+            key="quantization_curves",
+        )
+        st.caption(CURVES_HELP)
 
         st.subheader("Latent-weight histograms")
         with_histograms = [run for run in selected if not run.histograms.empty]
@@ -107,9 +112,14 @@ tracked = results.points[results.points["benchmark"].astype(str).str.startswith(
 if tracked.empty:
     st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
 else:
-    columns = st.columns(2)
-    for number, (name, rows) in enumerate(tracked.groupby("benchmark", observed=True)):
-        unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
-        columns[number % 2].plotly_chart(
-            figures.trend_figure(rows, unit=unit, title=str(name).rsplit(".", 1)[-1]), key=f"quantization_track_{name}"
-        )
+    tracked = tracked.assign(
+        metric=tracked["benchmark"].astype(str).str.rsplit(".", n=1).str[-1],
+        commit=tracked["order"],
+        series=tracked["machine"].astype(str),
+    )
+    wide = tracked.pivot_table(index=["series", "commit"], columns="metric", values="value", observed=True)
+    panels = [(metric, metric) for metric in wide.columns]
+    st.plotly_chart(
+        figures.small_multiples(wide.reset_index(), "commit", panels, "series", title="by commit (oldest first)"),
+        key="quantization_tracks",
+    )
