@@ -16,7 +16,16 @@ import socket
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["FACT_KEYS", "configure", "default_machine_name", "device_facts", "machine_record", "main", "register"]
+__all__ = [
+    "FACT_KEYS",
+    "configure",
+    "default_machine_name",
+    "device_facts",
+    "gpu_slug",
+    "machine_record",
+    "main",
+    "register",
+]
 
 FACT_KEYS = (
     "gpu_model",
@@ -112,10 +121,23 @@ def default_machine_name(facts: dict[str, str], host: str | None = None) -> str:
     count = int(facts["gpu_count"])
     if not count:
         return f"{host}-cpu"
-    words = facts["gpu_model"].replace("NVIDIA", "").replace("GeForce", "").replace("Tesla", "").split()
-    model = next((w for w in words if any(c.isdigit() for c in w)), words[0] if words else "gpu")
-    slug = re.sub(r"[^a-z0-9]+", "", model.lower()) or "gpu"
-    return f"{host}-{slug}" + (f"x{count}" if count > 1 else "")
+    return f"{host}-{gpu_slug(facts['gpu_model'])}" + (f"x{count}" if count > 1 else "")
+
+
+def gpu_slug(model: str) -> str:
+    """A short lowercase name of a GPU model: its first word with a number, and a series prefix (RTX).
+
+    Example:
+        >>> [gpu_slug(m) for m in ["NVIDIA A100-SXM4-40GB", "NVIDIA GeForce RTX 4090", "Tesla T4"]]
+        ['a100', 'rtx4090', 't4']
+    """
+    words = [w for w in model.split() if w not in ("NVIDIA", "GeForce", "Tesla", "Quadro")]
+    for index, word in enumerate(words):
+        match = re.match(r"[A-Za-z]*\d+[A-Za-z]*", word)
+        if match:
+            series = words[index - 1] if index and words[index - 1].isalpha() and words[index - 1].isupper() else ""
+            return (series + match.group()).lower()
+    return re.sub(r"[^a-z0-9]+", "", model.lower())[:16] or "gpu"
 
 
 def machine_record(name: str, facts: dict[str, str]) -> dict[str, str]:
