@@ -78,6 +78,7 @@ def test_summary_json_counts_by_hand(capsys):
     assert main(["summary", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     rows = {row["name"]: row for row in summary["layers"]}
+    assert [row["kind"] for row in summary["layers"]] == ["BNCVL", "BNCVL", "Linear"]
     # conv1: 32 filters of 1x3x3 and 32 biases, 1 bit each; 8x8 outputs per filter, 9 MACs each.
     assert rows["conv1"]["binary_params"] == 32 * 9 + 32
     assert rows["conv1"]["packed_bytes"] == 288 // 8 + 32 // 8

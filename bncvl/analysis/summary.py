@@ -118,7 +118,7 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
         rows.append(
             LayerSummary(
                 name=name,
-                kind=type(module).__name__,
+                kind="BNCVL" if binary else type(module).__name__,
                 output_shape=() if output is None else tuple(output.shape[1:]),
                 binary_params=numel if binary else 0,
                 float_params=0 if binary else numel,
