@@ -29,9 +29,9 @@ from pathlib import Path
 from bncvl.directions import Direction, direction
 
 try:
+    import numpy as np
     import pandas as pd
     from asv import step_detect, util
-    from asv._stats import get_weight  # the weight `asv publish` gives each point: 2 / CI width
     from asv.machine import Machine
     from asv.results import Results
 except ImportError as error:  # pragma: no cover - exercised only without the extra
@@ -143,6 +143,13 @@ def results_fingerprint(results_dir: str | os.PathLike[str]) -> tuple[tuple[str,
 def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
     """Read every result file under ``results_dir``.
 
+    Each file goes through asv's own JSON reader and format-version check
+    (``asv.util.load_json`` with ``Results.api_version``, as
+    ``Results.load`` does); its rows are then read column-wise per
+    ``result_columns``, without building asv's per-point dictionaries, so
+    a thousand files load in seconds. The tests check every value against
+    ``Results.load``.
+
     Args:
         results_dir: an asv results directory (``results_dir`` of asv.conf.json).
 
@@ -151,15 +158,11 @@ def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
         missing or holds no results.
     """
     root = Path(results_dir)
-    warnings: list[str] = []
     if not root.is_dir():
         return _empty(root, [f"{root}: no such results directory"])
+    warnings: list[str] = []
     benchmarks = _load_benchmarks(root / "benchmarks.json", warnings)
-    columns: dict[str, list] = {name: [] for name in _POINT_COLUMNS}
-    param_values: dict[str, list] = defaultdict(list)
-    machine_records: dict[str, dict] = {}
-    unknown: dict[str, list[str]] = defaultdict(list)
-    stale: dict[str, list[str]] = defaultdict(list)
+    reader = _Reader(benchmarks)
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         files = sorted(p for p in machine_dir.glob("*.json") if p.name not in _SKIP_FILES)
         if not files:
@@ -167,32 +170,27 @@ def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
         record = _load_machine(machine_dir, warnings)
         for path in files:
             try:
-                result = Results.load(str(path))
-            except (util.UserError, KeyError, TypeError, ValueError, AttributeError) as error:
+                document = util.load_json(str(path), api_version=Results.api_version)
+                reader.add_file(path, document, record, machine_dir.name)
+            except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as error:
                 warnings.append(f"{path}: skipped, not a readable asv results file (version 2): {error}")
-                continue
-            machine = record.get("machine") or result.params.get("machine") or machine_dir.name
-            facts = machine_records.setdefault(machine, {**result.params, **record, "machine": machine})
-            facts.setdefault("_files", 0)
-            facts["_files"] += 1
-            _add_points(result, machine, path, benchmarks, columns, param_values, unknown, stale)
-    for name, paths in sorted(unknown.items()):
+    for name, paths in sorted(reader.unknown.items()):
         more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
         warnings.append(
             f"{paths[0]}{more}: benchmark {name!r} is not in benchmarks.json (renamed or removed); "
             "its values are shown without a unit"
         )
-    for name, paths in sorted(stale.items()):
+    for name, paths in sorted(reader.stale.items()):
         more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
         warnings.append(
             f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
             "benchmarks.json describes; those results are hidden, as asv hides them"
         )
-    if not columns["machine"]:
+    if not reader.chunk_counts:
         warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
         return _empty(root, warnings, benchmarks)
-    points = _points_frame(columns, param_values, benchmarks)
-    machines = _machines_frame(machine_records, points)
+    points = reader.frame()
+    machines = _machines_frame(reader.machine_records, points)
     return ResultsSet(root, points, machines, benchmarks, tuple(warnings))
 
 
@@ -238,74 +236,129 @@ def _param_label(value: str) -> str:
     return value
 
 
-def _add_points(
-    result: Results,
-    machine: str,
-    path: Path,
-    benchmarks: dict[str, dict],
-    columns: dict[str, list],
-    param_values: dict[str, list],
-    unknown: dict[str, list[str]],
-    stale: dict[str, list[str]],
-) -> None:
-    date = result.date
-    for name in result.get_all_result_keys():
-        meta = benchmarks.get(name)
-        if meta is None:
-            if benchmarks:
-                unknown[name].append(str(path))
-        elif result.benchmark_version.get(name) not in (None, meta.get("version")):
-            stale[name].append(str(path))
-            continue
-        params = result.get_result_params(name) or []
-        values = result.get_result_value(name, params)
-        stats = result.get_result_stats(name, params)
-        names = list(meta.get("param_names", [])) if meta else []
+def _column(row: list, index: int | None, count: int) -> list:
+    """Column ``index`` of a result row as ``count`` entries: a missing or null column is all None,
+    and a short one is padded with None (asv's ``_compatible_results`` reads missing entries as failed)."""
+    value = row[index] if index is not None and index < len(row) else None
+    if value is None:
+        return [None] * count
+    if len(value) != count:
+        return (list(value) + [None] * count)[:count]
+    return value
+
+
+class _Reader:
+    """Accumulates result files column-wise; :meth:`frame` turns them into the points table."""
+
+    def __init__(self, benchmarks: dict[str, dict]) -> None:
+        self.benchmarks = benchmarks
+        self.unknown: dict[str, list[str]] = defaultdict(list)
+        self.stale: dict[str, list[str]] = defaultdict(list)
+        self.machine_records: dict[str, dict] = {}
+        # one entry per file
+        self.files: list[tuple[str, str, str, int]] = []  # machine, env_name, commit_hash, date (ms)
+        # one entry per series layout (benchmark and its parameter values): rows of the series table
+        self.layouts: dict[str, list[tuple[list, int, int]]] = defaultdict(list)  # name -> (params, offset, count)
+        self.series: list[tuple[str, str, dict[str, str]]] = []  # benchmark, params label, {param name: value}
+        # one entry per (file, benchmark)
+        self.chunk_files: list[int] = []
+        self.chunk_offsets: list[int] = []
+        self.chunk_counts: list[int] = []
+        self.failed_rows: list[int] = []
+        self.columns: dict[str, list] = {key: [] for key in ("value", "q_25", "q_75", "ci_99_a", "ci_99_b")}
+        self.rows = 0
+
+    def _layout(self, name: str, params: list[list[str]]) -> tuple[int, int]:
+        for known, offset, count in self.layouts[name]:
+            if known == params:
+                return offset, count
+        meta = self.benchmarks.get(name) or {}
+        names = list(meta.get("param_names", []))
         if len(names) != len(params):
-            names = [f"param{j + 1}" for j in range(len(params))]
-        combos = list(itertools.product(*params))  # asv's order for the values of a parameterised benchmark
-        for combo, value, stat in zip(combos, values, stats, strict=True):
-            labels = [_param_label(v) for v in combo]
-            columns["machine"].append(machine)
-            columns["env_name"].append(result.env_name)
-            columns["commit_hash"].append(result.commit_hash)
-            columns["date"].append(date)
-            columns["benchmark"].append(name)
-            columns["params"].append(", ".join(f"{k}={v}" for k, v in zip(names, labels, strict=True)))
-            if value is None:
-                status, number = "failed", math.nan
-            elif isinstance(value, float) and math.isnan(value):
-                status, number = "skipped", math.nan
-            else:
-                status, number = "ok", float(value)
-            columns["value"].append(number)
-            columns["status"].append(status)
-            stat = stat or {}
+            names = [f"param{j + 1}" for j in range(len(params))]  # asv's own names for unnamed parameters
+        offset = len(self.series)
+        for combo in itertools.product(*params):  # asv's order for the values of a parameterised benchmark
+            labels = dict(zip(names, (_param_label(v) for v in combo), strict=True))
+            self.series.append((name, ", ".join(f"{k}={v}" for k, v in labels.items()), labels))
+        count = len(self.series) - offset
+        self.layouts[name].append((params, offset, count))
+        return offset, count
+
+    def add_file(self, path: Path, document: dict, record: dict, folder: str) -> None:
+        """Add one result file (already read and version-checked by asv's ``load_json``)."""
+        environment = document["params"]
+        machine = record.get("machine") or environment.get("machine") or folder
+        where = {key: i for i, key in enumerate(document["result_columns"])}
+        if "result" not in where or "params" not in where:
+            raise KeyError(f"result_columns lacks 'result' or 'params': {document['result_columns']}")
+        file_index = len(self.files)
+        chunks = []
+        for name, row in document["results"].items():
+            meta = self.benchmarks.get(name)
+            version = row[where["version"]] if "version" in where and where["version"] < len(row) else None
+            if meta is None:
+                if self.benchmarks:
+                    self.unknown[name].append(str(path))
+            elif version not in (None, meta.get("version")):
+                self.stale[name].append(str(path))
+                continue
+            offset, count = self._layout(name, row[where["params"]] or [])
+            chunks.append((name, row, offset, count))
+        self.files.append((machine, document["env_name"], document["commit_hash"], document["date"]))
+        facts = self.machine_records.setdefault(machine, {**environment, **record, "machine": machine, "_files": 0})
+        facts["_files"] += 1
+        for _name, row, offset, count in chunks:
+            values = _column(row, where["result"], count)
+            if None in values:
+                self.failed_rows.extend(self.rows + j for j, v in enumerate(values) if v is None)
+            self.columns["value"].extend(values)
             for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
-                columns[key].append(float(stat[key]) if stat.get(key) is not None else math.nan)
-            weight = get_weight(stat) if stat else None
-            columns["weight"].append(math.nan if weight is None else float(weight))
-            row = len(columns["machine"]) - 1
-            for key, label in zip(names, labels, strict=True):
-                param_values[key].append((row, label))
+                self.columns[key].extend(_column(row, where.get(f"stats_{key}"), count))
+            self.chunk_files.append(file_index)
+            self.chunk_offsets.append(offset)
+            self.chunk_counts.append(count)
+            self.rows += count
 
-
-def _points_frame(columns: dict[str, list], param_values: dict[str, list], benchmarks: dict[str, dict]) -> pd.DataFrame:
-    points = pd.DataFrame(columns)
-    count = len(points)
-    for key in dict.fromkeys((*PARAM_COLUMNS, *param_values)):
-        column: list[str | None] = [None] * count
-        for row, label in param_values.get(key, ()):
-            column[row] = label
-        points[key] = pd.Categorical(column)
-    units = {name: meta.get("unit") for name, meta in benchmarks.items()}
-    points["unit"] = points["benchmark"].map(units)
-    points["date"] = pd.to_datetime(points["date"], unit="ms", utc=True)
-    order = points[["date", "commit_hash"]].drop_duplicates("commit_hash").sort_values(["date", "commit_hash"])
-    points["order"] = points["commit_hash"].map(dict(zip(order["commit_hash"], range(len(order)), strict=True)))
-    for key in ("machine", "env_name", "benchmark", "params", "status", "unit", "commit_hash"):
-        points[key] = points[key].astype("category")
-    return points
+    def frame(self) -> pd.DataFrame:
+        counts = np.asarray(self.chunk_counts)
+        starts = np.cumsum(counts) - counts
+        series_ids = np.repeat(np.asarray(self.chunk_offsets) - starts, counts) + np.arange(self.rows)
+        file_ids = np.repeat(np.asarray(self.chunk_files), counts)
+        table: dict[str, object] = {}
+        machines, envs, commits, dates = zip(*self.files, strict=True)
+        for key, per_file in (("machine", machines), ("env_name", envs), ("commit_hash", commits)):
+            categories = pd.Categorical(per_file)
+            table[key] = pd.Categorical.from_codes(categories.codes[file_ids], categories.categories)
+        table["date"] = pd.to_datetime(np.asarray(dates, dtype="int64")[file_ids], unit="ms", utc=True)
+        for key, per_series in (("benchmark", [s[0] for s in self.series]), ("params", [s[1] for s in self.series])):
+            categories = pd.Categorical(per_series)
+            table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
+        value = np.array(self.columns["value"], dtype=float)  # null (failed) becomes NaN here
+        failed = np.zeros(self.rows, dtype=bool)
+        failed[self.failed_rows] = True
+        status = np.where(failed, 2, np.where(np.isnan(value), 1, 0))
+        table["value"] = value
+        table["status"] = pd.Categorical.from_codes(status, ["ok", "skipped", "failed"])
+        for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
+            table[key] = np.array(self.columns[key], dtype=float)
+        low, high = table["ci_99_a"], table["ci_99_b"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # asv._stats.get_weight, vectorised: 2 / CI width; none for an infinite or empty interval
+            usable = np.isfinite(low) & np.isfinite(high) & (high != low)
+            table["weight"] = np.where(usable, 2.0 / np.abs(high - low), np.nan)
+        param_names = dict.fromkeys((*PARAM_COLUMNS, *(k for s in self.series for k in s[2])))
+        for key in param_names:
+            categories = pd.Categorical([s[2].get(key) for s in self.series])
+            table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
+        units = pd.Categorical([(self.benchmarks.get(s[0]) or {}).get("unit") for s in self.series])
+        table["unit"] = pd.Categorical.from_codes(units.codes[series_ids], units.categories)
+        order = sorted(range(len(self.files)), key=lambda i: (self.files[i][3], self.files[i][2]))
+        commit_order: dict[str, int] = {}
+        for i in order:
+            commit_order.setdefault(self.files[i][2], len(commit_order))
+        per_file_order = np.asarray([commit_order[f[2]] for f in self.files])
+        table["order"] = per_file_order[file_ids]
+        return pd.DataFrame(table)
 
 
 def _machines_frame(records: dict[str, dict], points: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,8 @@ import pytest
 
 pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 
-from asv.results import Results  # noqa: E402 - after the extra's guard
+from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the weight asv publish gives a point
+from asv.results import Results  # noqa: E402
 
 from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups  # noqa: E402
 from bncvl.results import commit_url, find_changes, fit_steps, load_results, results_fingerprint  # noqa: E402
@@ -100,24 +101,37 @@ def test_rows_follow_the_product_order_of_params(tmp_path: Path) -> None:
     assert results.machines.set_index("machine").loc["box", "gpu_model"] == "none"
 
 
-def test_synthetic_set_matches_asv_own_reader(results_set: tuple[Path, list[str]]) -> None:
+def test_every_value_and_statistic_matches_asv_own_reader(results_set: tuple[Path, list[str]]) -> None:
     root, hashes = results_set
     results = load_results(root)
     assert results.warnings == ()
-    assert len(results.commits) == len(hashes)
     assert list(results.commits["commit_hash"]) == hashes, "commit order is date order"
-    path = root / CPU_MACHINE / f"{hashes[3][:8]}-virtualenv-py3.11-torch2.13.0.json"
-    asv_result = Results.load(str(path))
-    name = "bench_latency.Latency.time_eval_forward"
-    expected = asv_result.get_result_value(name, asv_result.get_result_params(name))
-    mine = results.points[
-        (results.points["machine"] == CPU_MACHINE)
-        & (results.points["commit_hash"] == hashes[3])
-        & (results.points["benchmark"] == name)
-    ]
-    assert len(mine) == len(expected)
-    for got, want in zip(mine["value"], expected, strict=True):
-        assert (math.isnan(got) and (want is None or math.isnan(want))) or got == want
+    keys = ["machine", "commit_hash", "benchmark"]
+    series = dict(iter(results.points.groupby(keys, observed=True, sort=False)))  # keeps file order within
+    checked = 0
+    for path in sorted(root.glob("*/*-*.json")):
+        asv_result = Results.load(str(path))
+        machine = asv_result.params["machine"]
+        for name in asv_result.get_all_result_keys():
+            params = asv_result.get_result_params(name)
+            values = asv_result.get_result_value(name, params)
+            stats = asv_result.get_result_stats(name, params)
+            mine = series[(machine, asv_result.commit_hash, name)]
+            assert len(mine) == len(values)
+            for (_, row), value, stat in zip(mine.iterrows(), values, stats, strict=True):
+                if value is None:
+                    assert row["status"] == "failed" and math.isnan(row["value"])
+                elif math.isnan(value):
+                    assert row["status"] == "skipped" and math.isnan(row["value"])
+                else:
+                    assert row["status"] == "ok" and row["value"] == value
+                weight = get_weight(stat)
+                assert (weight is None and math.isnan(row["weight"])) or row["weight"] == pytest.approx(weight)
+                for key in ("q_25", "q_75"):
+                    expected = (stat or {}).get(key)
+                    assert (expected is None and math.isnan(row[key])) or row[key] == expected
+                checked += 1
+    assert checked == len(results.points)
 
 
 def test_skipped_and_failed_are_told_apart(results_set: tuple[Path, list[str]]) -> None:
@@ -266,3 +280,18 @@ def test_device_comparison_gpu_over_cpu(results_set: tuple[Path, list[str]]) -> 
     assert table.loc["reference", "cuda_machine"] == GPU_MACHINE
     assert table.loc["reference", "gpu_speedup"] == pytest.approx(25.0, rel=0.05)
     assert latest_common_commit(at.iloc[0:0], [CPU_MACHINE]) is None
+
+
+def test_a_short_row_reads_as_failed_like_asv(tmp_path: Path) -> None:
+    root = handmade_set(tmp_path)
+    path = root / "box" / "aaaaaaaa-env.json"
+    document = json.loads(path.read_text())
+    document["results"]["mod.Cls.time_grid"] = [[1.0, 2.0], document["results"]["mod.Cls.time_grid"][1], "v1"]
+    path.write_text(json.dumps(document))
+    grid = load_results(root).points
+    grid = grid[grid["benchmark"] == "mod.Cls.time_grid"]
+    expected = Results.load(str(path)).get_result_value(
+        "mod.Cls.time_grid", document["results"]["mod.Cls.time_grid"][1]
+    )
+    assert expected == [1.0, 2.0, None, None]
+    assert list(grid["status"]) == ["ok", "ok", "failed", "failed"]
