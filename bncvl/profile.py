@@ -12,30 +12,34 @@ import torch
 
 from bncvl.presets import PRESETS, Shape, get_preset
 from bncvl.timing import DEFAULT_SEED, DEFAULT_THREADS, Measurement, Timer, reproducible, resolve_device
-from bncvl.variants import VARIANTS
+from bncvl.variants import BASELINES, VARIANTS
 from bncvl.workload import DTYPES, make_workload, parse_dtype
 
 __all__ = ["ProfileRow", "configure", "main", "profile_variants"]
 
 DEFAULT_PRESET = "medium"
 PASSES = ("eval_forward", "train_step")
+LIMIT = "conv_limit"
+"""The baseline every row is also compared with: the bare convolution (:class:`bncvl.limit.ConvLimit`)."""
 
 
 @dataclass(frozen=True)
 class ProfileRow:
-    """One variant's timing of one pass, with its ratio to the reference."""
+    """One variant's timing of one pass, with its ratios to the reference and to the conv limit."""
 
     variant: str
     pass_name: str
     measurement: Measurement | None
     ratio_vs_reference: float | None
     skipped: str | None = None
+    ratio_vs_limit: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
             "variant": self.variant,
             "pass": self.pass_name,
             "ratio_vs_reference": self.ratio_vs_reference,
+            "ratio_vs_limit": self.ratio_vs_limit,
             "skipped": self.skipped,
         }
         if self.measurement is not None:
@@ -51,27 +55,42 @@ def profile_variants(
     repeats: int,
     warmup: int,
 ) -> list[ProfileRow]:
-    """Time eval forward and the training step of each variant; ratios are time / reference time."""
+    """Time eval forward and the training step of each variant and of the conv limit.
+
+    Ratios are time / reference time and time / limit time. The limit row
+    (:data:`LIMIT`) is always measured and returned.
+    """
     rows: list[ProfileRow] = []
-    reference: dict[str, float] = {}
     for pass_name in PASSES:
         mode = "eval" if pass_name == "eval_forward" else "train"
-        for name in ["reference", *(v for v in variants if v != "reference")]:
+        measured: dict[str, Measurement | NotImplementedError] = {}
+        for name in ["reference", LIMIT, *(v for v in variants if v not in ("reference", LIMIT))]:
             try:
                 work = make_workload(name, shape, mode, device, dtype)
                 timer = Timer(getattr(work, pass_name), device, label=f"{name}/{pass_name}", warmup=warmup)
-                measurement = timer.repeat(repeats)
+                measured[name] = timer.repeat(repeats)
             except NotImplementedError as reason:
-                rows.append(ProfileRow(name, pass_name, None, None, skipped=str(reason)))
+                measured[name] = reason
+        reference, limit = measured["reference"], measured[LIMIT]
+        assert isinstance(reference, Measurement)  # the reference runs everywhere
+        for name, result in measured.items():
+            if isinstance(result, NotImplementedError):
+                rows.append(ProfileRow(name, pass_name, None, None, skipped=str(result)))
                 continue
-            if name == "reference":
-                reference[pass_name] = measurement.median
-            rows.append(ProfileRow(name, pass_name, measurement, measurement.median / reference[pass_name]))
-    return [row for row in rows if row.variant in variants]
+            rows.append(
+                ProfileRow(
+                    name,
+                    pass_name,
+                    result,
+                    result.median / reference.median,
+                    ratio_vs_limit=result.median / limit.median if isinstance(limit, Measurement) else None,
+                )
+            )
+    return [row for row in rows if row.variant in variants or row.variant == LIMIT]
 
 
 def format_table(rows: list[ProfileRow]) -> str:
-    header = f"{'variant':<16} {'pass':<13} {'median':>11} {'IQR':>10} {'x reference':>12}"
+    header = f"{'variant':<16} {'pass':<13} {'median':>11} {'IQR':>10} {'x reference':>12} {'x limit':>8}"
     lines = [header, "-" * len(header)]
     for row in rows:
         if row.measurement is None:
@@ -80,9 +99,13 @@ def format_table(rows: list[ProfileRow]) -> str:
         m = row.measurement
         lines.append(
             f"{row.variant:<16} {row.pass_name:<13} {_ms(m.median):>11} {_ms(m.iqr):>10} "
-            f"{row.ratio_vs_reference:>11.2f}x"
+            f"{row.ratio_vs_reference:>11.2f}x {_ratio(row.ratio_vs_limit):>8}"
         )
     return "\n".join(lines)
+
+
+def _ratio(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
 
 
 def _ms(seconds: float) -> str:
@@ -129,7 +152,7 @@ def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     dtype = parse_dtype(args.dtype)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = sorted(set(variants) - set(VARIANTS))
+    unknown = sorted(set(variants) - set(VARIANTS) - set(BASELINES))
     if unknown:
         raise ValueError(f"--variants: unknown {unknown}; expected names from {sorted(VARIANTS)}")
     with reproducible(args.seed, args.threads):

@@ -4,23 +4,45 @@ from __future__ import annotations
 
 from torch import nn
 
+from bncvl.cached import CachedBNCVL
+from bncvl.channels_last import ChannelsLastBNCVL
+from bncvl.fast import FastBNCVL
+from bncvl.fused import FusedBNCVL
+from bncvl.graphs import CudaGraphBNCVL
+from bncvl.half import HalfBNCVL
 from bncvl.layer import BNCVL
+from bncvl.limit import ConvLimit
 
-__all__ = ["VARIANTS", "get"]
+__all__ = ["BASELINES", "VARIANTS", "get"]
 
+# The names are a contract with the asv suite (benchmarks/common.py hard-codes
+# them as parameters); renaming one means updating it there in the same commit.
 VARIANTS: dict[str, type[nn.Module]] = {
     "reference": BNCVL,
+    "cached": CachedBNCVL,
+    "fused": FusedBNCVL,
+    "channels_last": ChannelsLastBNCVL,
+    "half": HalfBNCVL,
+    "cuda_graph": CudaGraphBNCVL,
+    "fast": FastBNCVL,
 }
 """Name -> ``nn.Module`` class with the reference's constructor and ``state_dict`` layout."""
 
+BASELINES: dict[str, type[nn.Module]] = {
+    "conv_limit": ConvLimit,
+}
+"""Name -> baseline built like a variant that does not compute BNCVL's function (the bare convolution)."""
+
 
 def get(name: str) -> type[nn.Module]:
-    """The variant class registered as ``name``.
+    """The variant or baseline class registered as ``name``.
 
     Raises:
-        ValueError: if no variant has that name; the message lists the valid ones.
+        ValueError: if nothing has that name; the message lists the valid ones.
     """
     try:
-        return VARIANTS[name]
+        return VARIANTS[name] if name in VARIANTS else BASELINES[name]
     except KeyError:
-        raise ValueError(f"unknown BNCVL variant {name!r}; expected one of {sorted(VARIANTS)}") from None
+        raise ValueError(
+            f"unknown BNCVL variant {name!r}; expected one of {sorted(VARIANTS)} or a baseline {sorted(BASELINES)}"
+        ) from None

@@ -74,12 +74,22 @@ def make_workload(
     """Build ``variant`` for ``shape`` on ``device``/``dtype``, seeded, in ``mode``.
 
     Every variant gets the same weights (from the reference's initialisation
-    under ``seed``) and the same NCHW input a user would pass.
+    under ``seed``) and the same NCHW input a user would pass; a baseline
+    with a ``memory_format`` attribute (:class:`bncvl.limit.ConvLimit`) gets
+    the same values already in that layout.
+
+    Raises:
+        ValueError: on an unknown variant or mode.
+        NotImplementedError: if the variant declares ``supported_device_types``
+            and ``device`` is not among them (benchmarks turn this into a skip).
     """
     if mode not in ("eval", "train"):
         raise ValueError(f"mode must be 'eval' or 'train'; got {mode!r}")
     generator = torch.Generator().manual_seed(seed)
     cls = get(variant)
+    supported = getattr(cls, "supported_device_types", None)
+    if supported is not None and torch.device(device).type not in supported:
+        raise NotImplementedError(f"variant {variant!r} runs on {'/'.join(supported)} only; got device {str(device)!r}")
     layer = cls(shape.in_channels, shape.out_channels, shape.kernel_size)
     with torch.no_grad():
         layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator))
@@ -87,9 +97,14 @@ def make_workload(
         layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator))
     layer = layer.to(device=device, dtype=dtype)
     layer.train(mode == "train")
+    # A baseline may ask for its input (and upstream gradient) already in the
+    # layout it runs in (the conv limit: "input already converted"); a
+    # variant always gets the NCHW tensors a user would pass.
+    memory_format = getattr(layer, "memory_format", torch.contiguous_format)
     x = torch.randn(shape.input_shape, generator=generator).to(device=device, dtype=dtype)
-    x.requires_grad_(mode == "train")
+    x = x.contiguous(memory_format=memory_format).requires_grad_(mode == "train")
     grad_output = torch.randn((shape.batch, shape.out_channels, shape.size, shape.size), generator=generator).to(
         device=device, dtype=dtype
     )
+    grad_output = grad_output.contiguous(memory_format=memory_format)
     return Workload(layer, x, grad_output, mode)
