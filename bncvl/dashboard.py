@@ -77,10 +77,10 @@ def resolve_dirs(
     environ = os.environ if environ is None else environ
     conf_path = find_asv_conf()
     base = conf_path.parent if conf_path else Path.cwd()
-    conf_results = DEFAULT_RESULTS_DIR
-    if conf_path is not None:
-        conf_results = read_asv_conf(conf_path).get("results_dir", DEFAULT_RESULTS_DIR)
-    results = results_dir or environ.get(RESULTS_ENV) or str(base / conf_results)
+    results = results_dir or environ.get(RESULTS_ENV)
+    if not results:
+        conf = read_asv_conf(conf_path) if conf_path is not None else {}
+        results = str(base / conf.get("results_dir", DEFAULT_RESULTS_DIR))
     runs = runs_dir or environ.get(RUNS_ENV) or str(base / DEFAULT_RUNS_DIR)
     return DataDirs(Path(results).resolve(), Path(runs).resolve(), conf_path)
 

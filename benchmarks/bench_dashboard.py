@@ -1,0 +1,87 @@
+"""How fast the dashboard reads an asv results directory: a cold load of 1,000 result files, and a cached one.
+
+Goals (issue 5): cold under 3 s, cached under 0.3 s, on a 2-core machine.
+The cold load is :func:`bncvl.results.load_results`; the cached load is
+what every page does on each rerun: ``dashboard.data.results()``, which
+fingerprints the directory (names, sizes, mtimes) and hits Streamlit's
+``st.cache_data``.
+
+The set is synthetic (:func:`bncvl.synthetic.write_results_set`): 4 machines
+× 250 commits, each file holding the suite's benchmark names over a
+4-variant, 2-preset, 2-device, 1-dtype grid (233 values, about 25 kB). A
+file of the full grid (8 variants, 3 presets, 2 devices, 3 dtypes) is about
+six times larger and reads about six times slower: JSON parsing dominates.
+
+It needs the dashboard extra (pandas, streamlit, asv) in the environment, so
+it runs under ``asv run -E existing`` (as CI does) and skips in the suite's
+virtualenvs, which install only torch and numpy; it also skips at commits
+older than the dashboard.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+MACHINES = ("ci-cpu", "lab-h100", "lab-a100", "lab-l4")
+COMMITS = 250
+
+
+def _skip_reason() -> str | None:
+    for module in ("pandas", "streamlit", "asv", "bncvl.results", "bncvl.synthetic"):
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            return f"{module} cannot be imported here ({error}); the dashboard extra or bncvl.results is absent"
+    return None
+
+
+class DashboardLoad:
+    """Loading 1,000 result files (4 machines × 250 commits), cold and cached."""
+
+    timeout = 600  # writing the set in setup_cache takes about 10-50 s on a busy 2-core machine
+
+    def setup_cache(self) -> str | None:
+        if _skip_reason() is not None:
+            return None
+        from bncvl.synthetic import write_results_set
+
+        root = os.path.abspath("results")
+        write_results_set(root, commits=COMMITS, machines=MACHINES)
+        return root
+
+    def setup(self, root: str | None) -> None:
+        reason = _skip_reason()
+        if root is None or reason is not None:
+            raise NotImplementedError(reason or "the results set could not be written")
+        files = sum(1 for path in Path(root).glob("*/*-*.json"))
+        if files != len(MACHINES) * COMMITS:
+            raise RuntimeError(f"expected {len(MACHINES) * COMMITS} result files in {root}, found {files}")
+        # The dashboard package sits beside benchmarks/ in the checkout, which asv does not put on sys.path.
+        checkout = str(Path(__file__).resolve().parent.parent)
+        if checkout not in sys.path:
+            sys.path.insert(0, checkout)
+        try:
+            from dashboard import data
+        except ImportError as error:
+            raise NotImplementedError(f"dashboard/ cannot be imported from {checkout}: {error}") from error
+        from bncvl.results import load_results
+
+        os.environ["BNCVL_RESULTS_DIR"] = root
+        self.load_results = load_results
+        self.cached_results = data.results
+        loaded = self.cached_results()  # fills the cache, outside the timing
+        if len(loaded.commits) != COMMITS:
+            raise RuntimeError(f"expected {COMMITS} commits in {root}, read {len(loaded.commits)}")
+
+    def time_cold_load(self, root: str) -> None:
+        self.load_results(root)
+
+    time_cold_load.number = 1  # one load is seconds: no inner loop, no warm-up
+    time_cold_load.repeat = (3, 10, 60.0)
+    time_cold_load.warmup_time = 0.0
+
+    def time_cached_load(self, root: str) -> None:
+        self.cached_results()
