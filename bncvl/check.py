@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -289,9 +290,20 @@ class CheckRun:
         # asv ORs its -b patterns; a lookahead ANDs each of ours with "is (not) a time_ benchmark".
         timed = [f"^(?={_TIMED})(?=.*?(?:{regex}))" for regex in bench]
         untimed = [f"^(?!{_TIMED})(?=.*?(?:{regex}))" for regex in bench]
-        selected = [self._asv_run(hashfile, timed, rounds), self._asv_run(hashfile, untimed, 1)]
+        selected = [self._asv_run(hashfile, timed, rounds)]
+        if self._selects_any(untimed):
+            selected.append(self._asv_run(hashfile, untimed, 1))
         if not any(selected):
             raise ValueError(f"no benchmark matches -b {bench}; asv's log: {self.log_path}")
+
+    def _selects_any(self, bench: list[str]) -> bool:
+        """Whether ``bench`` selects a benchmark of the suite asv discovered in the last run (True if unknown)."""
+        if not (self.results_dir / "benchmarks.json").is_file():
+            return True
+        from asv import config
+        from asv.benchmarks import Benchmarks
+
+        return len(Benchmarks.load(config.Config.load(str(self.config)), regex=bench)) > 0
 
     def _asv_run(self, hashfile: Path, bench: list[str], rounds: int) -> bool:
         """One ``asv run``; False when it selected no benchmark."""
@@ -304,7 +316,9 @@ class CheckRun:
         with self.log_path.open("a") as log:
             log.write("$ " + " ".join(command) + "\n")
             log.flush()
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            # Unbuffered: asv's progress shows as it happens, not when its pipe buffer fills.
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             assert process.stdout is not None
             for line in process.stdout:
                 sys.stdout.write(line)

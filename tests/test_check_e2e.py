@@ -1,0 +1,118 @@
+"""Proof that ``bncvl check`` works: real git repositories, real asv runs, planted regressions.
+
+The project is copied into a temporary repository with a base commit and one
+branch per case. All cases share one asv environment (``--env-dir``; torch is
+installed into it once) and asv's build cache. Each check runs a narrow
+``-b`` subset on the tiny preset, so the whole file takes a few minutes.
+Set ``BNCVL_TEST_ASV_ENV_DIR`` to keep the environment between sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests import planted
+
+pytestmark = pytest.mark.slow
+
+TINY = r"\('reference', 'tiny', 'cpu', 'float32'\)$"
+FORWARD_TIMES = rf"\.time_(eval|train)_forward{TINY}"
+SAVED_BYTES = rf"\.track_saved_activation_bytes{TINY}"
+
+
+@dataclass(frozen=True)
+class Repo:
+    path: Path
+    base: str
+    heads: dict[str, str]
+    env_dir: Path
+    home: Path
+
+
+@dataclass(frozen=True)
+class Check:
+    exit_code: int
+    stdout: str
+    stderr: str
+    report: str
+
+    def section(self, title: str) -> str:
+        """The body of the report's ``### title (n)`` section."""
+        return self.report.split(f"### {title} (", 1)[1].split("###", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    root = tmp_path_factory.mktemp("check")
+    path = root / "repo"
+    path.mkdir()
+    base = planted.make_repo(path)
+    heads = {
+        "same-code": planted.commit_on(path, base, "same-code", planted.same_code),
+        # ~100 extra passes over the tiny preset's output: about twice the forward's time.
+        "slower": planted.commit_on(path, base, "slower", planted.extra_passes(100)),
+        "hungrier": planted.commit_on(path, base, "hungrier", planted.extra_activation),
+        "unbuildable": planted.commit_on(path, base, "unbuildable", planted.unbuildable),
+    }
+    planted.git(path, "checkout", "-q", "main")
+    env_dir = Path(os.environ.get("BNCVL_TEST_ASV_ENV_DIR") or root / "env")
+    return Repo(path, base, heads, env_dir, root / "home")
+
+
+def check(repo: Repo, head: str, *bench: str) -> Check:
+    report = repo.path.parent / f"report-{head}.md"
+    # -P: run the installed bncvl, not the copy in the repository (the working directory).
+    command = [sys.executable, "-P", "-m", "bncvl.cli", "check", repo.base, repo.heads[head]]
+    command += ["--report", str(report)]
+    command += ["--env-dir", str(repo.env_dir), "--output-dir", str(repo.path.parent / f"out-{head}")]
+    for regex in bench:
+        command += ["-b", regex]
+    repo.home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(repo.home)}  # asv's machine file lives in $HOME
+    result = subprocess.run(command, cwd=repo.path, env=env, capture_output=True, text=True, check=False)
+    return Check(result.returncode, result.stdout, result.stderr, report.read_text() if report.exists() else "")
+
+
+def test_same_code_at_two_commits_is_no_regression(repo: Repo) -> None:
+    result = check(repo, "same-code", FORWARD_TIMES, SAVED_BYTES)
+    assert result.exit_code == 0, result.stdout[-3000:] + result.stderr
+    assert "## bncvl check: ✅" in result.report
+    assert result.section("Worsened").strip().startswith("0)\n\nNone.")
+    assert result.section("Newly failing").strip().startswith("0)\n\nNone.")
+    assert "3 benchmarks:" in result.report  # both forward times and the bytes were compared
+    assert "### Machine `" in result.report and "torch_version" in result.report
+
+
+def test_a_slower_forward_fails_the_check_and_names_the_forward_benchmarks(repo: Repo) -> None:
+    result = check(repo, "slower", FORWARD_TIMES)
+    assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
+    worsened = result.section("Worsened")
+    assert worsened.startswith("2)"), result.report
+    assert "time_eval_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "time_train_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "Mann-Whitney U" in worsened
+    assert result.report == (repo.path.parent / "out-slower" / "report.md").read_text()
+    assert result.report in result.stdout
+
+
+def test_an_extra_saved_activation_fails_the_check_on_the_bytes_benchmark(repo: Repo) -> None:
+    result = check(repo, "hungrier", SAVED_BYTES)
+    assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
+    worsened = result.section("Worsened")
+    assert worsened.startswith("1)")
+    assert "track_saved_activation_bytes('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "single measurement (factor only)" in worsened
+
+
+def test_a_commit_that_cannot_be_built_exits_2_with_the_reason(repo: Repo) -> None:
+    result = check(repo, "unbuildable", SAVED_BYTES)
+    assert result.exit_code == 2
+    assert f"commit {repo.heads['unbuildable'][:8]} cannot be built" in result.stderr
+    assert "pyproject.toml" in result.stderr or "toml" in result.stderr.lower(), result.stderr
+    assert result.report == ""
