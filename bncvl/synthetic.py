@@ -24,18 +24,31 @@ __all__ = ["CPU_MACHINE", "GPU_MACHINE", "PlantedStep", "commit_hashes", "write_
 
 CPU_MACHINE = "ci-cpu"
 GPU_MACHINE = "lab-h100"
+# The keys `bncvl machine` adds to the machine record (bncvl.machine.FACT_KEYS).
 _MACHINE_FACTS = {
-    CPU_MACHINE: {"cpu": "AMD EPYC 7B13", "num_cpu": "2", "ram": "8000000", "gpu_count": "0", "cuda": "none"},
+    CPU_MACHINE: {
+        "cpu": "AMD EPYC 7B13",
+        "num_cpu": "2",
+        "ram": "8000000",
+        "gpu_model": "none",
+        "gpu_count": "0",
+        "gpu_driver": "none",
+        "cuda_version": "none",
+        "cudnn_version": "none",
+        "cpu_model": "AMD EPYC 7B13",
+        "mig_mode": "n/a",
+    },
     GPU_MACHINE: {
         "cpu": "Intel Xeon Platinum 8480+",
         "num_cpu": "16",
         "ram": "131072000",
         "gpu_model": "NVIDIA H100 80GB HBM3",
         "gpu_count": "1",
-        "driver": "550.90.07",
-        "cuda": "12.4",
-        "cudnn": "90100",
-        "mig_mode": "disabled",
+        "gpu_driver": "550.90.07",
+        "cuda_version": "12.4",
+        "cudnn_version": "90100",
+        "cpu_model": "Intel Xeon Platinum 8480+",
+        "mig_mode": "Disabled",
     },
 }
 _PRESET_WORK = {"small": 0.2, "medium": 1.0, "large": 8.0}
@@ -220,8 +233,9 @@ def write_results_set(
             "arch": "x86_64",
             "machine": machine,
             "os": "Linux 6.1.0",
-            "torch": "2.13.0",
+            "torch_version": "2.13.0+cu124",
             "torch_threads": "1",
+            "benchmark_seed": "0",
             **_MACHINE_FACTS.get(machine, _MACHINE_FACTS[GPU_MACHINE]),
         }
         (root / machine).mkdir(exist_ok=True)

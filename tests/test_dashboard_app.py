@@ -58,7 +58,8 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     assert metrics == {"Machines": "2", "Commits covered": "8", "Benchmarks": "21"}
     machines = app.dataframe[0].value.set_index("machine")
     assert machines.loc[GPU_MACHINE, "gpu_model"] == "NVIDIA H100 80GB HBM3"
-    assert machines.loc[GPU_MACHINE, "driver"] == "550.90.07"
+    assert machines.loc[GPU_MACHINE, "gpu_driver"] == "550.90.07"
+    assert machines.loc[CPU_MACHINE, "gpu_model"] == "none"
     assert machines.loc[CPU_MACHINE, "commits"] == 8
     assert "failed" in app.error[0].value and app.error[0].value.endswith("16 failed.")
     broken = app.dataframe[1].value

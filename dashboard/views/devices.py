@@ -36,13 +36,20 @@ if widgets.require_results(results):
             rows = rows[rows[name].astype(str) == value]
     measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
     machines = st.multiselect("Machines", measured, default=measured, key="devices_machines")
-    commit = latest_common_commit(rows, machines) if machines else None
-    if commit is None:
-        st.info("No commit has a measured value on every chosen machine; pick fewer machines.")
+    if not machines:
+        st.info("Pick at least one machine.")
         st.stop()
-    st.write(f"Common commit: `{commit[:8]}` (the newest measured on {', '.join(machines)}).")
-    at_commit = rows[(rows["commit_hash"] == commit) & rows["machine"].astype(str).isin(machines)]
-    at_commit = at_commit[at_commit["status"] == "ok"]
+    measured_rows = rows[(rows["status"] == "ok") & rows["machine"].astype(str).isin(machines)]
+    commit = latest_common_commit(rows, machines)
+    if commit is not None:
+        st.write(f"Common commit: `{commit[:8]}` (the newest measured on {', '.join(machines)}).")
+        at_commit = measured_rows[measured_rows["commit_hash"] == commit]
+    else:
+        newest = measured_rows.groupby("machine", observed=True)["order"].transform("max")
+        at_commit = measured_rows[measured_rows["order"] == newest]
+        used = at_commit.drop_duplicates("machine")
+        listed = ", ".join(f"{m} at `{str(c)[:8]}`" for m, c in zip(used["machine"], used["commit_hash"], strict=True))
+        st.warning(f"No commit was measured on every chosen machine; each machine's newest is used: {listed}.")
 
     st.subheader("Variants against the reference and the bare-conv limit")
     speedups = variant_speedups(at_commit, benchmark, unit)

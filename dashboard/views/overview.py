@@ -6,7 +6,21 @@ import streamlit as st
 
 from dashboard import data, widgets
 
-MACHINE_COLUMNS = ["machine", "gpu_model", "gpu_count", "driver", "cuda", "torch", "cudnn", "cpu", "num_cpu", "commits"]
+# asv's machine keys and those `bncvl machine` adds (bncvl.machine.FACT_KEYS, not imported: it imports torch)
+MACHINE_COLUMNS = [
+    "machine",
+    "gpu_model",
+    "gpu_count",
+    "gpu_driver",
+    "cuda_version",
+    "torch_version",
+    "cudnn_version",
+    "mig_mode",
+    "cpu_model",
+    "num_cpu",
+    "torch_threads",
+    "commits",
+]
 
 st.title("BNCVL performance")
 dirs = data.data_dirs()
