@@ -30,6 +30,9 @@ class Latency:
     # second round would double the run for little gain in a noisy box.
     rounds = 1
     repeat = (5, 20, 3.0)
+    # A sample averages at least 50 ms of calls (asv's default is 10 ms):
+    # on a shared machine, short samples catch other processes' bursts whole.
+    sample_time = 0.05
     warmup_time = 0.2
     timeout = 120
 
