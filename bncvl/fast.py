@@ -3,12 +3,12 @@
 What it does, per device type (the measurements that chose it are in
 :class:`FastBNCVL`'s docstring and README's "Variants" section):
 
-- eval: binary weights cached in the convolution's preferred layout
-  (:data:`bncvl.limit.PREFERRED_MEMORY_FORMAT`), the user's NCHW input
-  converted to it, then the compiled single-pass normalise + ReLU;
+- eval: binary weights cached in the layout of :data:`INPUT_MEMORY_FORMAT`
+  (NCHW on the CPU: the user's input as is), the convolution, then the
+  compiled single-pass normalise + ReLU;
 - training (odd kernels, ReLU): one autograd function for the whole layer
-  (:class:`FastTrainStep`) whose forward runs the convolution in the
-  preferred layout and the compiled normalise + ReLU, and saves only the
+  (:class:`FastTrainStep`) whose forward runs the convolution in that
+  layout and the compiled normalise + ReLU, and saves only the
   input (the caller's tensor), the binary weight, ``zhat`` and ``std``; its
   backward runs the normalise + ReLU backward and one
   ``convolution_backward`` in :attr:`FastBNCVL.backward_memory_format`.
@@ -23,10 +23,18 @@ from torch import Tensor
 
 from bncvl.fused import FusedBNCVL, Kernels, is_relu
 from bncvl.layer import EPS, check_input, conv2d_same
-from bncvl.limit import preferred_memory_format
 from bncvl.quantize import mean_threshold
 
-__all__ = ["FastBNCVL", "FastTrainStep"]
+__all__ = ["INPUT_MEMORY_FORMAT", "FastBNCVL", "FastTrainStep"]
+
+INPUT_MEMORY_FORMAT: dict[str, torch.memory_format] = {
+    # Measured (FastBNCVL's docstring): converting the user's NCHW input costs
+    # more than channels_last saves in the convolution on this CPU.
+    "cpu": torch.contiguous_format,
+    # Not measured (no GPU here); cuDNN's fastest kernels are NHWC.
+    "cuda": torch.channels_last,
+}
+"""The layout ``fast`` runs its forward convolution in, per device type."""
 
 
 class FastTrainStep(torch.autograd.Function):
@@ -98,32 +106,33 @@ class FastTrainStep(torch.autograd.Function):
 class FastBNCVL(FusedBNCVL):
     """Drop-in BNCVL (same constructor, ``state_dict``, function and gradients), fastest per device.
 
-    It takes the same NCHW input as the reference and returns the same
-    values (channels_last strides on the CPU; ``.contiguous()`` gives NCHW).
+    It takes the same NCHW input as the reference and returns the same values.
 
-    Choices, each measured on the 2-core CPU box, float32, 1 thread, medium
-    preset (thread CPU time, interleaved rounds; README "Variants" has the
-    end-to-end ``bncvl profile`` figures):
+    Choices, each measured on the 2-core CPU box (shared with other jobs,
+    load average ~7), float32, 1 thread, thread CPU time of interleaved
+    rounds (``bncvl profile`` figures are in README, "Variants"):
 
-    - convolution layout: channels_last forward 19.7 ms vs NCHW 31.6 ms,
-      even after paying 4.6 ms to convert the user's NCHW input;
-    - normalise + ReLU: compiled single pass 6.2 ms vs eager 23.5 ms
-      (reference ops) under load, and two-pass eager is 2-3× slower than
-      compiled when the box is quiet;
-    - backward convolution (``backward_memory_format``): NCHW 60.7 ms vs
-      channels_last 62.0 ms, and NCHW needs neither the upstream gradient
-      nor the input converted, nor the input gradient converted back
-      (2.4-4.7 ms each), so the backward runs in NCHW.
+    - convolution layout (:data:`INPUT_MEMORY_FORMAT`): the bare conv is
+      faster in channels_last (19.1-22.2 ms vs ~29 ms NCHW, medium), but the
+      user's input is NCHW and converting it costs 4.6-5.4 ms, so
+      end to end NCHW won: eval 31.5 ms NCHW vs 35.7 ms channels_last
+      (medium), 3.75 vs 4.80 ms (small); training 81.4 vs 93.5 ms (medium);
+    - normalise + ReLU kernels: compiled vs eager tie in eval (31.5 vs 32.3
+      ms medium, 3.75 vs 3.70 ms small) and win in training (81.4 vs 96.2 ms
+      medium), so they are compiled;
+    - backward convolution (``backward_memory_format``): NCHW, which needs
+      neither the NCHW upstream gradient nor the input converted; the
+      backward kernel runs 5x slower on mixed layouts (10.8 vs 2.1 ms).
 
-    On CUDA it runs the same recipe (channels_last, compiled kernels); that
-    choice is not measured (no GPU was available to this work).
+    On CUDA it converts to channels_last (cuDNN's tensor-core kernels are
+    NHWC-native); that choice is not measured (no GPU was available to this work).
     """
 
     backward_memory_format: torch.memory_format = torch.contiguous_format
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels)
-        fmt = preferred_memory_format(x.device)
+        fmt = INPUT_MEMORY_FORMAT.get(x.device.type, torch.contiguous_format)
         relu = is_relu(self.activation)
         if self.training and torch.is_grad_enabled() and relu and self.kernel_size % 2:
             return FastTrainStep.apply(  # type: ignore[no-any-return]
