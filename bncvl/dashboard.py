@@ -1,9 +1,11 @@
 """``bncvl dashboard``: serve the Streamlit dashboard on an asv results directory and analysis runs.
 
-The directories come from ``--results-dir``/``--runs-dir``, else from
-``BNCVL_RESULTS_DIR``/``BNCVL_RUNS_DIR``, else from ``asv.conf.json``'s
-``results_dir`` and ``runs/`` beside it. The server binds 127.0.0.1 unless
-told otherwise: the dashboard has no authentication.
+The directories come from ``--results-dir`` (repeatable) / ``--runs-dir``,
+else from ``BNCVL_RESULTS_DIR`` (several joined by ``os.pathsep``) /
+``BNCVL_RUNS_DIR``, else from ``asv.conf.json``'s ``results_dir``, plus the
+committed ``examples/results`` when present, and ``runs/`` beside it. The
+server binds 127.0.0.1 unless told otherwise: the dashboard has no
+authentication.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +26,15 @@ RUNS_ENV = "BNCVL_RUNS_DIR"
 DEFAULT_RESULTS_DIR = ".asv/results"
 """asv's results directory in this project when asv.conf.json does not say otherwise."""
 DEFAULT_RUNS_DIR = "runs"
+EXAMPLE_RESULTS_DIR = "examples/results"
+"""Results committed to the repository (e.g. from a GPU host), shown beside your own by default."""
 
 
 @dataclass(frozen=True)
 class DataDirs:
-    """The two directories the dashboard reads, and the asv.conf.json they came from (if any)."""
+    """The directories the dashboard reads, and the asv.conf.json they came from (if any)."""
 
-    results_dir: Path
+    results_dirs: tuple[Path, ...]
     runs_dir: Path
     asv_conf: Path | None
 
@@ -62,12 +67,12 @@ def read_asv_conf(path: Path) -> dict:
 
 
 def resolve_dirs(
-    results_dir: str | None = None, runs_dir: str | None = None, environ: dict[str, str] | None = None
+    results_dirs: Sequence[str] | None = None, runs_dir: str | None = None, environ: Mapping[str, str] | None = None
 ) -> DataDirs:
-    """Pick the results and runs directories: argument, then environment variable, then asv.conf.json's defaults.
+    """Pick the results and runs directories: arguments, then environment variables, then asv.conf.json's defaults.
 
     Args:
-        results_dir: ``--results-dir``, if given.
+        results_dirs: the ``--results-dir`` values, if any.
         runs_dir: ``--runs-dir``, if given.
         environ: the environment (default ``os.environ``).
 
@@ -77,17 +82,24 @@ def resolve_dirs(
     environ = os.environ if environ is None else environ
     conf_path = find_asv_conf()
     base = conf_path.parent if conf_path else Path.cwd()
-    results = results_dir or environ.get(RESULTS_ENV)
+    results = list(results_dirs or []) or [d for d in environ.get(RESULTS_ENV, "").split(os.pathsep) if d]
     if not results:
         conf = read_asv_conf(conf_path) if conf_path is not None else {}
-        results = str(base / conf.get("results_dir", DEFAULT_RESULTS_DIR))
+        results = [str(base / conf.get("results_dir", DEFAULT_RESULTS_DIR))]
+        if (base / EXAMPLE_RESULTS_DIR).is_dir():
+            results.append(str(base / EXAMPLE_RESULTS_DIR))
     runs = runs_dir or environ.get(RUNS_ENV) or str(base / DEFAULT_RUNS_DIR)
-    return DataDirs(Path(results).resolve(), Path(runs).resolve(), conf_path)
+    return DataDirs(tuple(Path(d).resolve() for d in results), Path(runs).resolve(), conf_path)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``bncvl dashboard``'s options to ``parser``."""
-    parser.add_argument("--results-dir", help=f"asv results directory (default: ${RESULTS_ENV}, else asv.conf.json's)")
+    parser.add_argument(
+        "--results-dir",
+        action="append",
+        help=f"asv results directory; repeat for several (default: ${RESULTS_ENV}, else asv.conf.json's "
+        f"results_dir and {EXAMPLE_RESULTS_DIR} when present)",
+    )
     parser.add_argument("--runs-dir", help=f"bncvl analyze run directories (default: ${RUNS_ENV}, else runs/)")
     parser.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
     parser.add_argument(
@@ -112,7 +124,8 @@ def streamlit_command(dirs: DataDirs, port: int, address: str) -> tuple[list[str
         "--browser.gatherUsageStats",
         "false",
     ]
-    environ = {**os.environ, RESULTS_ENV: str(dirs.results_dir), RUNS_ENV: str(dirs.runs_dir)}
+    results = os.pathsep.join(str(d) for d in dirs.results_dirs)
+    environ = {**os.environ, RESULTS_ENV: results, RUNS_ENV: str(dirs.runs_dir)}
     return command, environ
 
 
@@ -128,7 +141,8 @@ def main(args: argparse.Namespace) -> int:
         raise RuntimeError("bncvl dashboard needs the dashboard extra: pip install 'bncvl[dashboard]'") from error
     dirs = resolve_dirs(args.results_dir, args.runs_dir)
     command, environ = streamlit_command(dirs, args.port, args.address)
-    print(f"bncvl dashboard: results {dirs.results_dir}, runs {dirs.runs_dir}", file=sys.stderr)
+    results = ", ".join(str(d) for d in dirs.results_dirs)
+    print(f"bncvl dashboard: results {results}; runs {dirs.runs_dir}", file=sys.stderr)
     print(f"bncvl dashboard: serving on http://{args.address}:{args.port}", file=sys.stderr)
     try:
         return subprocess.call(command, env=environ)

@@ -22,7 +22,7 @@ import itertools
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +80,7 @@ class ResultsSet:
     """Everything read from one results directory.
 
     Attributes:
-        results_dir: the directory read.
+        results_dirs: the directories read, in the order given.
         points: one row per machine, environment, commit, benchmark and
             parameter combination: ``value`` (NaN unless ``status == "ok"``),
             ``status`` (``ok``, ``skipped`` or ``failed``), ``q_25``/``q_75``,
@@ -93,7 +93,7 @@ class ResultsSet:
         warnings: one line per problem met, each naming the file.
     """
 
-    results_dir: Path
+    results_dirs: tuple[Path, ...]
     points: pd.DataFrame
     machines: pd.DataFrame
     benchmarks: dict[str, dict]
@@ -123,25 +123,32 @@ class Step:
     value: float
 
 
-def results_fingerprint(results_dir: str | os.PathLike[str]) -> tuple[tuple[str, int, int], ...]:
-    """Name, size and mtime of every JSON file under ``results_dir``: a cheap cache key that changes with the data.
+PathOrPaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
-    Returns an empty tuple when the directory does not exist.
+
+def _as_paths(results_dirs: PathOrPaths) -> tuple[Path, ...]:
+    if isinstance(results_dirs, str | os.PathLike):
+        return (Path(results_dirs),)
+    return tuple(Path(d) for d in results_dirs)
+
+
+def results_fingerprint(results_dirs: PathOrPaths) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and mtime of every JSON file under the directories: a cheap cache key that changes with the data.
+
+    Returns an empty tuple when no directory exists.
     """
-    root = Path(results_dir)
-    if not root.is_dir():
-        return ()
     entries = []
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            if name.endswith(".json"):
-                stat = os.stat(os.path.join(dirpath, name))
-                entries.append((os.path.join(dirpath, name), stat.st_size, stat.st_mtime_ns))
+    for root in _as_paths(results_dirs):
+        for dirpath, _dirnames, filenames in os.walk(root):
+            for name in filenames:
+                if name.endswith(".json"):
+                    stat = os.stat(os.path.join(dirpath, name))
+                    entries.append((os.path.join(dirpath, name), stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(entries))
 
 
-def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
-    """Read every result file under ``results_dir``.
+def load_results(results_dirs: PathOrPaths) -> ResultsSet:
+    """Read every result file under one results directory, or several (e.g. yours and ``examples/results``).
 
     Each file goes through asv's own JSON reader and format-version check
     (``asv.util.load_json`` with ``Results.api_version``, as
@@ -151,15 +158,55 @@ def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
     ``Results.load``.
 
     Args:
-        results_dir: an asv results directory (``results_dir`` of asv.conf.json).
+        results_dirs: an asv results directory (``results_dir`` of
+            asv.conf.json), or a sequence of them; each is read with its own
+            benchmarks.json, and commits are ordered by date across all.
 
     Returns:
-        The :class:`ResultsSet`; empty (with a warning) when the directory is
-        missing or holds no results.
+        The :class:`ResultsSet`; empty (with a warning) when no directory
+        holds results.
     """
-    root = Path(results_dir)
+    dirs = _as_paths(results_dirs)
+    parts = [_load_directory(root) for root in dirs]
+    warnings = tuple(line for part in parts for line in part[3])
+    benchmarks: dict[str, dict] = {}
+    for part in reversed(parts):
+        benchmarks.update(part[2])
+    frames = [part[0] for part in parts if part[0] is not None]
+    if not frames:
+        return _empty(dirs, warnings, benchmarks)
+    if len(frames) == 1:
+        points = frames[0]
+    else:
+        points = pd.concat(frames, ignore_index=True)
+        for key in frames[0].columns:
+            if isinstance(frames[0][key].dtype, pd.CategoricalDtype):  # lost when the categories differ
+                points[key] = points[key].astype("category")
+    _set_commit_order(points)
+    records: dict[str, dict] = {}
+    for part in parts:
+        for machine, record in part[1].items():
+            if machine in records:
+                records[machine]["_files"] += record["_files"]
+            else:
+                records[machine] = record
+    return ResultsSet(dirs, points, _machines_frame(records, points), benchmarks, warnings)
+
+
+def _set_commit_order(points: pd.DataFrame) -> None:
+    """Number the commits by date (then hash), oldest first, across every machine and directory."""
+    first = points[["commit_hash", "date"]].drop_duplicates("commit_hash")
+    first = first.assign(commit_hash=first["commit_hash"].astype(str)).sort_values(["date", "commit_hash"])
+    position = dict(zip(first["commit_hash"], range(len(first)), strict=True))
+    commits = points["commit_hash"].astype("category").cat
+    per_category = np.asarray([position.get(str(c), -1) for c in commits.categories], dtype="int64")
+    points["order"] = per_category[commits.codes]
+
+
+def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], dict[str, dict], list[str]]:
+    """One results directory: its points (None if it holds none), machine records, benchmarks.json and warnings."""
     if not root.is_dir():
-        return _empty(root, [f"{root}: no such results directory"])
+        return None, {}, {}, [f"{root}: no such results directory"]
     warnings: list[str] = []
     benchmarks = _load_benchmarks(root / "benchmarks.json", warnings)
     reader = _Reader(benchmarks)
@@ -188,17 +235,15 @@ def load_results(results_dir: str | os.PathLike[str]) -> ResultsSet:
         )
     if not reader.chunk_counts:
         warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
-        return _empty(root, warnings, benchmarks)
-    points = reader.frame()
-    machines = _machines_frame(reader.machine_records, points)
-    return ResultsSet(root, points, machines, benchmarks, tuple(warnings))
+        return None, {}, benchmarks, warnings
+    return reader.frame(), reader.machine_records, benchmarks, warnings
 
 
-def _empty(root: Path, warnings: list[str], benchmarks: dict[str, dict] | None = None) -> ResultsSet:
+def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[str, dict]) -> ResultsSet:
     points = pd.DataFrame(
         {name: [] for name in (*_POINT_COLUMNS, "unit", "order", *PARAM_COLUMNS)},
     )
-    return ResultsSet(root, points, pd.DataFrame(columns=["machine", "commits"]), benchmarks or {}, tuple(warnings))
+    return ResultsSet(dirs, points, pd.DataFrame(columns=["machine", "commits"]), benchmarks, warnings)
 
 
 def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
@@ -352,12 +397,6 @@ class _Reader:
             table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
         units = pd.Categorical([(self.benchmarks.get(s[0]) or {}).get("unit") for s in self.series])
         table["unit"] = pd.Categorical.from_codes(units.codes[series_ids], units.categories)
-        order = sorted(range(len(self.files)), key=lambda i: (self.files[i][3], self.files[i][2]))
-        commit_order: dict[str, int] = {}
-        for i in order:
-            commit_order.setdefault(self.files[i][2], len(commit_order))
-        per_file_order = np.asarray([commit_order[f[2]] for f in self.files])
-        table["order"] = per_file_order[file_ids]
         return pd.DataFrame(table)
 
 

@@ -25,13 +25,13 @@ def data_dirs() -> DataDirs:
 
 
 @st.cache_data(show_spinner="Reading asv results…", max_entries=4)
-def _results(results_dir: str, fingerprint: int) -> ResultsSet:
-    return load_results(results_dir)
+def _results(results_dirs: tuple[str, ...], fingerprint: int) -> ResultsSet:
+    return load_results(results_dirs)
 
 
 @st.cache_data(show_spinner="Detecting steps with asv.step_detect…", max_entries=4)
-def _changes(results_dir: str, fingerprint: int) -> pd.DataFrame:
-    return find_changes(_results(results_dir, fingerprint).points)
+def _changes(results_dirs: tuple[str, ...], fingerprint: int) -> pd.DataFrame:
+    return find_changes(_results(results_dirs, fingerprint).points)
 
 
 @st.cache_data(show_spinner="Reading analysis runs…", max_entries=4)
@@ -40,15 +40,15 @@ def _runs(runs_dir: str, fingerprint: int) -> list[Run]:
 
 
 def results() -> ResultsSet:
-    """The results directory's :class:`ResultsSet`, cached until a file changes."""
-    directory = data_dirs().results_dir
-    return _results(str(directory), hash(results_fingerprint(directory)))
+    """The results directories' :class:`ResultsSet`, cached until a file changes."""
+    directories = data_dirs().results_dirs
+    return _results(tuple(map(str, directories)), hash(results_fingerprint(directories)))
 
 
 def changes() -> pd.DataFrame:
     """Every step found in the results (:func:`bncvl.results.find_changes`), cached likewise."""
-    directory = data_dirs().results_dir
-    return _changes(str(directory), hash(results_fingerprint(directory)))
+    directories = data_dirs().results_dirs
+    return _changes(tuple(map(str, directories)), hash(results_fingerprint(directories)))
 
 
 def runs() -> list[Run]:

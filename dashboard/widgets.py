@@ -34,7 +34,8 @@ def require_results(results: ResultsSet) -> bool:
     """Show the warnings; if nothing loaded, say which commands produce results and return False."""
     show_warnings(results.warnings)
     if results.empty:
-        st.info(f"No asv results in `{results.results_dir}`. To produce some:")
+        where = ", ".join(f"`{d}`" for d in results.results_dirs)
+        st.info(f"No asv results in {where}. To produce some:")
         st.code(_RESULTS_HOWTO, language="bash")
         return False
     return True

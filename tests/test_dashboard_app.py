@@ -217,14 +217,17 @@ def test_cli_directories_come_from_flags_then_environment_then_asv_conf(
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     dirs = dashboard_cli.resolve_dirs(environ={})
-    assert dirs.results_dir == tmp_path / "out" / "results"
+    assert dirs.results_dirs == (tmp_path / "out" / "results",)
     assert dirs.runs_dir == tmp_path / "runs"
     assert dirs.asv_conf == tmp_path / "asv.conf.json"
     environ = {"BNCVL_RESULTS_DIR": str(tmp_path / "env-results"), "BNCVL_RUNS_DIR": str(tmp_path / "env-runs")}
     dirs = dashboard_cli.resolve_dirs(environ=environ)
-    assert (dirs.results_dir, dirs.runs_dir) == (tmp_path / "env-results", tmp_path / "env-runs")
-    dirs = dashboard_cli.resolve_dirs(str(tmp_path / "flag"), None, environ=environ)
-    assert dirs.results_dir == tmp_path / "flag"
+    assert (dirs.results_dirs, dirs.runs_dir) == ((tmp_path / "env-results",), tmp_path / "env-runs")
+    dirs = dashboard_cli.resolve_dirs([str(tmp_path / "a"), str(tmp_path / "b")], None, environ=environ)
+    assert dirs.results_dirs == (tmp_path / "a", tmp_path / "b")
+    (tmp_path / "examples" / "results").mkdir(parents=True)
+    dirs = dashboard_cli.resolve_dirs(environ={})
+    assert dirs.results_dirs == (tmp_path / "out" / "results", tmp_path / "examples" / "results")
 
 
 def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
@@ -232,6 +235,7 @@ def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
     dashboard_cli.configure(parser)
     args = parser.parse_args(["--results-dir", str(tmp_path)])
     dirs = dashboard_cli.resolve_dirs(args.results_dir, str(tmp_path / "runs"), environ={})
+    assert dirs.results_dirs == (tmp_path,)
     command, environ = dashboard_cli.streamlit_command(dirs, args.port, args.address)
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--server.port") + 1] == "8501"

@@ -49,7 +49,7 @@ def free_port() -> int:
 def server(results_set: tuple[Path, list[str]], runs_dir: Path) -> Iterator[str]:
     """`streamlit run` as `bncvl dashboard` starts it, on a free port of 127.0.0.1; yields its URL."""
     port = free_port()
-    dirs = dashboard_cli.DataDirs(results_set[0], runs_dir, None)
+    dirs = dashboard_cli.DataDirs((results_set[0],), runs_dir, None)
     command, environ = dashboard_cli.streamlit_command(dirs, port, "127.0.0.1")
     process = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -295,3 +295,20 @@ def test_a_short_row_reads_as_failed_like_asv(tmp_path: Path) -> None:
     )
     assert expected == [1.0, 2.0, None, None]
     assert list(grid["status"]) == ["ok", "ok", "failed", "failed"]
+
+
+def test_several_directories_merge_into_one_set(tmp_path: Path) -> None:
+    cpu_hashes = write_results_set(tmp_path / "mine", commits=4, machines=[CPU_MACHINE], presets=["small"])
+    gpu_hashes = write_results_set(tmp_path / "examples", commits=3, machines=[GPU_MACHINE], presets=["small"])
+    assert gpu_hashes == cpu_hashes[:3], "same seed: the GPU host measured the first three commits"
+    results = load_results([tmp_path / "mine", tmp_path / "examples", tmp_path / "absent"])
+    assert results.warnings == (f"{tmp_path / 'absent'}: no such results directory",)
+    assert results.results_dirs == (tmp_path / "mine", tmp_path / "examples", tmp_path / "absent")
+    assert list(results.commits["commit_hash"]) == cpu_hashes
+    assert list(results.commits["machines"]) == [2, 2, 2, 1]
+    assert set(results.machines["machine"]) == {CPU_MACHINE, GPU_MACHINE}
+    assert results.points["machine"].dtype == "category"
+    name = "bench_latency.Latency.time_eval_forward"
+    rows = results.points[(results.points["benchmark"] == name) & (results.points["status"] == "ok")]
+    assert latest_common_commit(rows, [CPU_MACHINE, GPU_MACHINE]) == cpu_hashes[2]
+    assert results_fingerprint([tmp_path / "mine", tmp_path / "examples"]) != results_fingerprint(tmp_path / "mine")

@@ -24,7 +24,7 @@ MACHINE_COLUMNS = [
 
 st.title("BNCVL performance")
 dirs = data.data_dirs()
-st.caption(f"Results: `{dirs.results_dir}` · Runs: `{dirs.runs_dir}`")
+st.caption("Results: " + ", ".join(f"`{d}`" for d in dirs.results_dirs) + f" · Runs: `{dirs.runs_dir}`")
 results = data.results()
 if widgets.require_results(results):
     commits = results.commits
