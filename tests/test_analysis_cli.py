@@ -89,6 +89,7 @@ def test_summary_json_counts_by_hand(capsys):
     assert rows["head"]["float_params"] == 32 * 64 * 10 + 10
     assert rows["head"]["float_macs"] == 32 * 64 * 10
     assert rows["head"]["packed_bytes"] == rows["head"]["float_bytes"]
+    assert (rows["conv2"]["params"], rows["conv2"]["macs"]) == (9248, 589_824)
     totals = summary["totals"]
     float_bytes = 4 * (320 + 9248 + 20490)
     packed_bytes = (36 + 4) + (1152 + 4) + 4 * 20490

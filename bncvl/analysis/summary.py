@@ -40,7 +40,13 @@ class LayerSummary:
         return self.float_bytes / self.packed_bytes if self.packed_bytes else None
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "output_shape": list(self.output_shape), "compression_ratio": self.compression_ratio}
+        return {
+            **asdict(self),
+            "output_shape": list(self.output_shape),
+            "params": self.binary_params + self.float_params,
+            "macs": self.binary_weight_macs + self.float_macs,
+            "compression_ratio": self.compression_ratio,
+        }
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,12 @@ MODELS = ("bncvl", "float")
 class TrainConfig:
     """Everything that determines a run; the same config gives the same numbers.
 
-    Defaults: two 32-channel 3×3 layers, Adam at 1e-2 with cosine decay, batch
-    64, 15 epochs of digits (345 steps): about 92% test accuracy for BNCVL and
-    98% for the float twin, in seconds on one CPU thread. A constant 1e-3 stays
-    near 85-88% that long: {0, 1} weights with latent values of scale 1 need
-    large steps to flip, then small ones to settle.
+    Defaults: two 32-channel 3×3 layers, Adam at 1e-2 with cosine decay to
+    1e-3, batch 64, 15 epochs of digits (345 steps). Measured for seeds 0-2:
+    92.2-92.8% test accuracy for BNCVL, 96.9-97.8% for the float twin. Adam at
+    a constant 1e-3 reached only 83-87% after 5 epochs and 90-91% after 20 in trials:
+    {0, 1} weights with latent values of scale 1 need large steps to flip,
+    then small ones to settle.
     """
 
     dataset: str = DEFAULT_DATASET
