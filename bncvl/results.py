@@ -9,8 +9,11 @@ The layout, as ``asv run`` writes it::
 In a result file each benchmark's row is positional per ``result_columns``;
 the values of a parameterised benchmark come in ``itertools.product`` order
 of its params; NaN means skipped, ``null`` failed, and a confidence bound may
-be ±Infinity (too few samples). Reading goes through ``asv.results.Results``
-and steps come from ``asv.step_detect``, so the dashboard agrees with asv.
+be ±Infinity (too few samples). Files are read with asv's own reader and
+format check (``asv.util.load_json`` at ``asv.results.Results.api_version``)
+and their rows column-wise per ``result_columns`` (the tests check every
+value against ``Results.load``); steps come from ``asv.step_detect``, so the
+dashboard agrees with asv.
 
 Nothing here imports Streamlit and nothing writes to the directory. A bad
 file never stops the load: it becomes a warning that names it.
@@ -77,7 +80,7 @@ _POINT_COLUMNS = (
 
 @dataclass(frozen=True)
 class ResultsSet:
-    """Everything read from one results directory.
+    """Everything read from one or more results directories.
 
     Attributes:
         results_dirs: the directories read, in the order given.
