@@ -55,8 +55,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     base = planted.make_repo(path)
     heads = {
         "same-code": planted.commit_on(path, base, "same-code", planted.same_code),
-        # ~100 extra passes over the tiny preset's output: about twice the forward's time.
-        "slower": planted.commit_on(path, base, "slower", planted.extra_passes(100)),
+        # 1000 extra passes over the tiny preset's output (~8 µs each): ~10x the forward's ~0.7 ms of CPU,
+        # so a burst of load from other processes on a shared runner cannot hide it.
+        "slower": planted.commit_on(path, base, "slower", planted.extra_passes(1000)),
         "hungrier": planted.commit_on(path, base, "hungrier", planted.extra_activation),
         "unbuildable": planted.commit_on(path, base, "unbuildable", planted.unbuildable),
     }
