@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"BASE and HEAD are the same commit ({head[:8]}); nothing to compare")
 
     run = CheckRun.prepare(root, config, args.output_dir or root / DEFAULT_OUTPUT_DIR, args.env_dir, args.machine)
-    run.build([base, head])
+    run.build([head, base])  # the head first: a pull request that breaks the build fails fast
     bench = args.bench or [QUICK_BENCHMARKS]
     run.benchmark([base, head], bench, args.rounds)
     before, units = run.outcomes(base)
