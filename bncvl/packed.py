@@ -7,9 +7,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from bncvl.fast import INPUT_MEMORY_FORMAT
 from bncvl.fused import FusedBNCVL, fused_normalize_relu, is_relu, select_kernels
 from bncvl.layer import EPS, check_input, check_kernel_size, conv2d_same, normalize_per_sample
-from bncvl.limit import preferred_memory_format
 from bncvl.quantize import mean_threshold, pack_bits, packed_storage_bytes, unpack_bits
 
 __all__ = ["PackedBNCVL"]
@@ -23,9 +23,9 @@ class PackedBNCVL(nn.Module):
     ``ceil(n / 8)`` bytes each for ``n`` weights or biases: 32× smaller than
     the float32 parameters on disk and in memory at rest. It unpacks them
     once onto its device, when it is built, loaded (``load_state_dict``) or
-    moved (``.to()``), into float {0, 1} tensors in the device's preferred
-    convolution layout; calls reuse them. It computes the eval-mode output
-    of the layer it was built from. There are no latent float weights to
+    moved (``.to()``), into float {0, 1} tensors in ``fast``'s convolution
+    layout for the device (:data:`bncvl.fast.INPUT_MEMORY_FORMAT`); calls
+    reuse them. It computes the eval-mode output of the layer it was built from. There are no latent float weights to
     train, so gradients reach only the input.
 
     Args:
@@ -99,7 +99,7 @@ class PackedBNCVL(nn.Module):
         with torch.inference_mode(False), torch.no_grad():
             weight = unpack_bits(self.weight_bits, self._weight_shape)  # type: ignore[arg-type]
             bias = unpack_bits(self.bias_bits, (self.out_channels,))  # type: ignore[arg-type]
-        self._unpacked = (weight.contiguous(memory_format=preferred_memory_format(device)), bias)
+        self._unpacked = (weight.contiguous(memory_format=_layout(device)), bias)
         return self
 
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> PackedBNCVL:  # type: ignore[override]
@@ -110,7 +110,7 @@ class PackedBNCVL(nn.Module):
         check_input(x, self.in_channels)
         assert self._unpacked is not None
         weight, bias = self._unpacked
-        x = x.contiguous(memory_format=preferred_memory_format(x.device))
+        x = x.contiguous(memory_format=_layout(x.device))
         z = conv2d_same(x, weight.to(x.dtype), bias.to(x.dtype))
         if is_relu(self.activation):
             return fused_normalize_relu(z, EPS, select_kernels(FusedBNCVL.compiled))
@@ -124,3 +124,7 @@ class PackedBNCVL(nn.Module):
 def _unpack_after_load(module: nn.Module, incompatible_keys: object) -> None:
     assert isinstance(module, PackedBNCVL)
     module.unpack()
+
+
+def _layout(device: torch.device) -> torch.memory_format:
+    return INPUT_MEMORY_FORMAT.get(device.type, torch.contiguous_format)
