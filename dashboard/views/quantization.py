@@ -64,8 +64,9 @@ else:
         st.info("The selected runs have no per-layer metrics yet.")
     else:
         layers_table = pd.concat(layer_rows, ignore_index=True)
-        if {"all_zero_filters", "all_one_filters"} <= set(layers_table.columns):
-            layers_table["dead_filters"] = layers_table["all_zero_filters"] + layers_table["all_one_filters"]
+        if "all_zero_filters" in layers_table.columns:
+            # Dead = all-zero: such a filter outputs a constant. An all-one filter still sums its inputs.
+            layers_table["dead_filters"] = layers_table["all_zero_filters"]
         layers = sorted(layers_table["layer"].astype(str).unique())
         layer = st.selectbox("Layer", layers, key="quantization_layer")
         of_layer = layers_table[layers_table["layer"].astype(str) == layer]
