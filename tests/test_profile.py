@@ -14,6 +14,12 @@ from bncvl.workload import make_workload, parse_dtype
 TINY = ["--preset", "tiny", "--repeats", "3", "--warmup", "1"]
 
 
+@pytest.fixture(autouse=True)
+def eager_kernels(monkeypatch):
+    """These tests check the CLI, not torch.compile: eager kernels keep them seconds, not minutes."""
+    monkeypatch.setenv("BNCVL_COMPILE", "0")
+
+
 def test_registry_starts_with_reference_and_get_lists_names():
     assert bncvl.VARIANTS["reference"] is bncvl.BNCVL
     assert bncvl.get("reference") is bncvl.BNCVL
