@@ -105,6 +105,7 @@ def _run_one(name: str, params: tuple[str, ...], cls: type) -> object:
         benchmark.do_teardown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [bench_latency.Latency, bench_memory.Memory], ids=lambda c: c.__name__)
 def test_every_method_runs_on_tiny_cpu(cls: type) -> None:
     registered = common.registered_variants()
