@@ -21,10 +21,28 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["DEFAULT_COMMITS", "DEFAULT_RUN_NAME", "asv_run_command", "configure", "main", "recent_commits"]
+__all__ = [
+    "DEFAULT_BENCHMARKS",
+    "DEFAULT_COMMITS",
+    "DEFAULT_RUN_NAME",
+    "asv_run_command",
+    "configure",
+    "main",
+    "recent_commits",
+]
 
-DEFAULT_COMMITS = 3
+DEFAULT_COMMITS = 2
 DEFAULT_RUN_NAME = "default"
+DEFAULT_BENCHMARKS = (
+    # The suite's quick subset: every variant's latency and memory on the tiny preset, CPU, float32.
+    "'tiny', 'cpu', 'float32'",
+    # Weight storage and the quantization tracks, so every dashboard page has data.
+    "WeightStorage",
+    "bench_quantization",
+)
+"""What the main job benchmarks unless ``--bench`` says otherwise. The whole
+suite is about 25 minutes a commit on a shared 2-core machine; this subset is
+what a first look needs. ``--bench .`` runs everything."""
 
 Runner = Callable[[Sequence[str]], int]
 
@@ -41,7 +59,7 @@ def recent_commits(count: int, repo: Path) -> list[str]:
     return out.stdout.split()
 
 
-def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: str | None) -> list[str]:
+def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Sequence[str]) -> list[str]:
     """The ``asv run`` command line for the commits listed in ``hashfile``."""
     command = [
         str(Path(sys.executable).with_name("asv")),
@@ -54,8 +72,8 @@ def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: str |
     ]
     if quick:
         command.append("--quick")
-    if benchmarks:
-        command += ["--bench", benchmarks]
+    for pattern in benchmarks:
+        command += ["--bench", pattern]
     return command
 
 
@@ -73,7 +91,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
     )
     parser.add_argument("--full", action="store_true", help="full asv runs instead of --quick (much slower)")
-    parser.add_argument("--bench", "-b", help="only benchmarks matching this regex (asv's --bench)")
+    parser.add_argument(
+        "--bench",
+        "-b",
+        action="append",
+        help="benchmarks matching this regex (asv's --bench, repeatable; default: the quick subset, "
+        "weight storage and quantization; '.' for the whole suite)",
+    )
     parser.add_argument("--runs-dir", default="runs", help="where analysis runs go (default runs/)")
     parser.add_argument("--no-serve", action="store_true", help="stop after producing the results")
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
@@ -98,7 +122,11 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
         hashfile.write("\n".join(commits) + "\n")
     try:
-        code = run(asv_run_command(machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench))
+        code = run(
+            asv_run_command(
+                machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS
+            )
+        )
     finally:
         Path(hashfile.name).unlink()
     if code != 0:

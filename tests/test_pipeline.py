@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from bncvl.pipeline import asv_run_command, complete_run, recent_commits
+from benchmarks.common import QUICK_REGEX
+from bncvl.pipeline import DEFAULT_BENCHMARKS, asv_run_command, complete_run, recent_commits
 
 
 @pytest.fixture
@@ -36,12 +37,21 @@ def test_recent_commits_errors(tmp_path):
 
 
 def test_asv_command_skips_existing_and_is_quick_by_default(tmp_path):
-    command = asv_run_command("box-cpu", tmp_path / "h.txt", quick=True, benchmarks="tiny")
+    command = asv_run_command("box-cpu", tmp_path / "h.txt", quick=True, benchmarks=["tiny", "Storage"])
     assert command[1:3] == ["run", f"HASHFILE:{tmp_path / 'h.txt'}"]
     assert {"--skip-existing", "--quick", "--show-stderr"} <= set(command)
     assert command[command.index("--machine") + 1] == "box-cpu"
-    assert command[command.index("--bench") + 1] == "tiny"
-    assert "--quick" not in asv_run_command("box-cpu", tmp_path / "h.txt", quick=False, benchmarks=None)
+    assert [command[i + 1] for i, arg in enumerate(command) if arg == "--bench"] == ["tiny", "Storage"]
+    assert "--quick" not in asv_run_command("box-cpu", tmp_path / "h.txt", quick=False, benchmarks=[])
+
+
+def test_default_subset_selects_the_quick_subset_storage_and_quantization():
+    """Each default pattern must select benchmarks of the suite, or a dashboard page stays empty."""
+    from benchmarks import bench_memory, bench_quantization
+
+    assert QUICK_REGEX in DEFAULT_BENCHMARKS
+    assert bench_memory.WeightStorage.__name__ in DEFAULT_BENCHMARKS
+    assert bench_quantization.__name__.split(".")[-1] in DEFAULT_BENCHMARKS
 
 
 def test_complete_run_needs_a_finished_summary(tmp_path):
