@@ -17,6 +17,8 @@ from benchmarks.common import (
     Reproducible,
     build_workload,
     check_applicable,
+    latency_clock,
+    select_clock,
 )
 from bncvl.timing import resolve_device, synchronize
 
@@ -35,10 +37,13 @@ class Latency:
     sample_time = 0.05
     warmup_time = 0.2
     timeout = 120
+    # CPU time on the CPU, wall time on CUDA: see benchmarks.common.select_clock.
+    timer = staticmethod(latency_clock)
 
     def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
         check_applicable(preset, device, dtype)
         self.device = resolve_device(device)
+        select_clock(device)
         self.reproducible = Reproducible()
         self.eval = build_workload(variant, preset, "eval", device, dtype)
         self.train = build_workload(variant, preset, "train", device, dtype)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,9 +39,11 @@ __all__ = [
     "cached_entry",
     "check_applicable",
     "check_variant_coverage",
+    "latency_clock",
     "measure_each",
     "registered_variants",
     "require",
+    "select_clock",
 ]
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
@@ -139,6 +142,29 @@ def build_workload(variant: str, preset: str | Shape, mode: Mode, device: str, d
         raise NotImplementedError(f"variant {variant!r} is not registered at this commit (it has {sorted(known)})")
     shape = get_preset(preset) if isinstance(preset, str) else preset
     return make_workload(variant, shape, mode, device, parse_dtype(dtype))
+
+
+_clock: Callable[[], float] = time.perf_counter
+
+
+def select_clock(device: str) -> None:
+    """Make :func:`latency_clock` read the clock that suits ``device``; called from ``setup``.
+
+    On the CPU the suite times this process's CPU time. With one intra-op
+    thread (``bncvl.timing.DEFAULT_THREADS``) that equals the wall time on an
+    idle machine, and it leaves out the time other processes hold the core:
+    on a shared 2-core machine wall-clock samples of one process shifted
+    together by up to 10x under load, which asv's significance test then took
+    for a regression. On CUDA the work runs on the device, so wall time
+    (with the device synchronised in the timed body) is the only honest clock.
+    """
+    global _clock
+    _clock = time.process_time if device == "cpu" else time.perf_counter
+
+
+def latency_clock() -> float:
+    """asv's ``timer`` for the latency benchmarks: the clock :func:`select_clock` chose."""
+    return _clock()
 
 
 class Reproducible:

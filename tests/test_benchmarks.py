@@ -13,6 +13,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,19 @@ print(json.dumps({"seconds": time.perf_counter() - start, "calls": calls,
     assert report["seconds"] < 2.0, report
     assert report["calls"] == [], report
     assert report["cuda_initialized"] is False
+
+
+def test_latency_times_cpu_time_on_the_cpu_and_wall_time_on_cuda():
+    from benchmarks import bench_latency as latency  # its own imports: other tests reload the suite
+
+    assert latency.Latency.timer is latency.latency_clock
+    latency.select_clock("cpu")
+    start_cpu, start_wall = latency.latency_clock(), time.perf_counter()
+    time.sleep(0.05)  # sleeping uses no CPU: the CPU clock barely moves
+    assert latency.latency_clock() - start_cpu < 0.02
+    assert time.perf_counter() - start_wall >= 0.05
+    latency.select_clock("cuda")
+    start = latency.latency_clock()
+    time.sleep(0.05)
+    assert latency.latency_clock() - start >= 0.05
+    latency.select_clock("cpu")
