@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/bncvl profile
+	$(BIN)/bncvl pipeline
 
 lint: setup
 	$(BIN)/ruff check .
