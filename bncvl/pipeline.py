@@ -62,7 +62,9 @@ def recent_commits(count: int, repo: Path) -> list[str]:
 def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Sequence[str]) -> list[str]:
     """The ``asv run`` command line for the commits listed in ``hashfile``."""
     command = [
-        str(Path(sys.executable).with_name("asv")),
+        sys.executable,
+        "-m",
+        "asv",
         "run",
         f"HASHFILE:{hashfile}",
         "--machine",
@@ -80,9 +82,12 @@ def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Seque
 def complete_run(runs_dir: Path, name: str) -> bool:
     """Whether ``runs_dir/name`` holds a finished analysis run (its summary says complete)."""
     summary = runs_dir / name / "summary.json"
+    if not summary.exists():
+        return False
     try:
         return bool(json.loads(summary.read_text()).get("complete"))
-    except (OSError, ValueError):
+    except (OSError, ValueError) as error:
+        print(f"bncvl pipeline: {summary} is unreadable ({error}); treating the run as incomplete", file=sys.stderr)
         return False
 
 

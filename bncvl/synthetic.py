@@ -397,5 +397,8 @@ def write_run(
         )
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     bits = rng.integers(0, 2, size=(8, 1, 3, 3), dtype=np.uint8)
-    np.savez(run / "snapshots" / "step_000000.npz", conv1_weight=np.packbits(bits), shape=np.array(bits.shape))
+    np.savez(
+        run / "snapshots" / "step_000000.npz",
+        **{"conv1.weight": np.packbits(bits), "conv1.weight.shape": np.array(bits.shape)},
+    )
     return run

@@ -14,7 +14,7 @@ __all__ = ["filter_multiselect", "human", "require_results", "show_warnings"]
 _RESULTS_HOWTO = """\
 bncvl machine                 # register this machine with its device facts
 asv run HEAD~2..HEAD --quick  # benchmark the last commits (GPU hosts: bncvl history HEAD~2..HEAD --existing)
-bncvl dashboard               # or: bncvl dashboard --results-dir examples/results"""
+bncvl dashboard"""
 
 RUNS_HOWTO = """\
 bncvl analyze                 # train a small BNCVL network and its float twin, writing runs/<name>/

@@ -38,7 +38,7 @@ def test_recent_commits_errors(tmp_path):
 
 def test_asv_command_skips_existing_and_is_quick_by_default(tmp_path):
     command = asv_run_command("box-cpu", tmp_path / "h.txt", quick=True, benchmarks=["tiny", "Storage"])
-    assert command[1:3] == ["run", f"HASHFILE:{tmp_path / 'h.txt'}"]
+    assert command[1:5] == ["-m", "asv", "run", f"HASHFILE:{tmp_path / 'h.txt'}"]
     assert {"--skip-existing", "--quick", "--show-stderr"} <= set(command)
     assert command[command.index("--machine") + 1] == "box-cpu"
     assert [command[i + 1] for i, arg in enumerate(command) if arg == "--bench"] == ["tiny", "Storage"]

@@ -57,7 +57,7 @@ def test_a_complete_run_loads_every_file(runs_dir: Path) -> None:
     assert latent["threshold"] is not None
     assert [p.name for p in run.snapshots] == ["step_000000.npz"]
     with np.load(run.snapshots[0], allow_pickle=False) as snapshot:
-        assert tuple(snapshot["shape"]) == (8, 1, 3, 3)
+        assert tuple(snapshot["conv1.weight.shape"]) == (8, 1, 3, 3)
 
 
 def test_an_interrupted_run_still_loads(runs_dir: Path) -> None:

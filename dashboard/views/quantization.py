@@ -18,7 +18,7 @@ CURVES = (
 CURVES_HELP = (
     "Flip ratio: fraction of binary weights changed since the previous step (missing at the first). "
     "Oscillation: EMA of A→B→A reversals (Nagel et al. 2022). Threshold drift: the mean of the latent "
-    "weights minus its initial value. Dead filters: all-zero plus all-one filters."
+    "weights minus its initial value. Dead filters: all-zero filters (each outputs a constant)."
 )
 
 st.title("Quantization")
