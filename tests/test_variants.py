@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 
 import pytest
 import torch
@@ -33,7 +32,7 @@ from bncvl.layer import normalize_per_sample
 from bncvl.limit import ConvLimit
 from bncvl.memory import saved_tensor_bytes
 from bncvl.packed import PackedBNCVL
-from bncvl.presets import PRESETS
+from bncvl.presets import PRESETS, Shape
 from bncvl.quantize import mean_threshold, packed_storage_bytes
 from bncvl.workload import make_workload
 
@@ -46,25 +45,12 @@ CUDA_ONLY = [name for name in bncvl.VARIANTS if name not in CPU_VARIANTS]
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs an NVIDIA GPU")
 
 
-@dataclass(frozen=True)
-class Case:
-    batch: int
-    in_channels: int
-    out_channels: int
-    size: int
-    kernel_size: int
-
-    @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        return (self.batch, self.in_channels, self.size, self.size)
-
-
 CASES = {
-    "odd_k3": Case(3, 4, 6, 9, 3),
-    "even_k2": Case(2, 3, 5, 8, 2),
-    "even_k4": Case(2, 3, 4, 7, 4),
-    "batch1_k5": Case(1, 4, 6, 7, 5),
-    "k1": Case(2, 3, 4, 5, 1),
+    "odd_k3": Shape(3, 4, 6, 9, 3),
+    "even_k2": Shape(2, 3, 5, 8, 2),
+    "even_k4": Shape(2, 3, 4, 7, 4),
+    "batch1_k5": Shape(1, 4, 6, 7, 5),
+    "k1": Shape(2, 3, 4, 5, 1),
 }
 
 
@@ -82,7 +68,7 @@ def assert_matches(actual: torch.Tensor, expected: torch.Tensor, rtol: float = R
     torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol)
 
 
-def make_pair(name: str, case: Case, seed: int = 0, device: str = "cpu") -> tuple[nn.Module, nn.Module]:
+def make_pair(name: str, case: Shape, seed: int = 0, device: str = "cpu") -> tuple[nn.Module, nn.Module]:
     """The reference with random weight and non-zero bias, and ``name`` loaded from its state_dict."""
     torch.manual_seed(seed)
     reference = bncvl.BNCVL(case.in_channels, case.out_channels, case.kernel_size)
@@ -93,7 +79,7 @@ def make_pair(name: str, case: Case, seed: int = 0, device: str = "cpu") -> tupl
     return reference.to(device), variant.to(device)
 
 
-def make_input(case: Case, kind: str, seed: int = 1, device: str = "cpu") -> torch.Tensor:
+def make_input(case: Shape, kind: str, seed: int = 1, device: str = "cpu") -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     if kind == "constant":
         return torch.full(case.input_shape, 0.75, device=device)
@@ -156,7 +142,7 @@ def test_a_constant_feature_map_gives_zeros_not_nan(name):
 @pytest.mark.parametrize("name", CPU_VARIANTS)
 def test_one_element_samples_follow_the_reference(name):
     # M = C*H*W = 1: the unbiased std is undefined; the reference outputs 0, gradient 0.
-    case = Case(2, 1, 1, 1, 1)
+    case = Shape(2, 1, 1, 1, 1)
     reference, variant = make_pair(name, case)
     x = make_input(case, "random")
     grad_y = torch.ones(2, 1, 1, 1)
