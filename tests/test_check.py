@@ -257,3 +257,14 @@ def test_outside_a_git_repository_exits_2(
     monkeypatch.chdir(tmp_path)
     assert cli_main(["check"]) == 2
     assert "not a git repository" in capsys.readouterr().err.lower()
+
+
+def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
+    from bncvl.check import DEFAULT_FACTOR_RULES
+    from bncvl.report import factor_for, parse_factor_rule
+
+    rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
+    assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, rules) == 1.3
+    assert factor_for("bench_memory.Memory.track_saved_activation_bytes", 1.10, rules) == 1.10
+    user_first = [parse_factor_rule("time_eval=2.0"), *rules]
+    assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, user_first) == 2.0
