@@ -162,19 +162,23 @@ def line_figure(table: pd.DataFrame, x: str, y: str, color: str, title: str | No
     """One line of ``y`` against ``x`` per ``color`` value (missing values leave gaps)."""
     figure = go.Figure()
     for number, (name, group) in enumerate(table.groupby(color, observed=True, sort=True)):
-        label = name[0] if isinstance(name, tuple) else name
-        group = group.sort_values(x)
-        figure.add_trace(
-            go.Scatter(
-                x=group[x],
-                y=group[y],
-                mode="lines+markers",
-                name=str(label),
-                line={"color": _PALETTE[number % len(_PALETTE)]},
-            )
-        )
+        figure.add_trace(_line_trace(group, x, y, name, number))
     figure.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend={"orientation": "h", "y": -0.25})
     return figure
+
+
+def _line_trace(group: pd.DataFrame, x: str, y: str, name: object, number: int, **extra: object) -> go.Scatter:
+    """The line of one ``groupby`` group, coloured by its position ``number``."""
+    label = str(name[0] if isinstance(name, tuple) else name)
+    group = group.sort_values(x)
+    return go.Scatter(
+        x=group[x],
+        y=group[y],
+        mode="lines+markers",
+        name=label,
+        line={"color": _PALETTE[number % len(_PALETTE)]},
+        **extra,
+    )
 
 
 def small_multiples(
@@ -188,18 +192,9 @@ def small_multiples(
     for number, (column, _title) in enumerate(panels):
         row, col = divmod(number, columns)
         for index, (name, group) in enumerate(groups):
-            label = name[0] if isinstance(name, tuple) else name
-            group = group.sort_values(x)
+            label = str(name[0] if isinstance(name, tuple) else name)
             figure.add_trace(
-                go.Scatter(
-                    x=group[x],
-                    y=group[column],
-                    mode="lines+markers",
-                    name=str(label),
-                    legendgroup=str(label),
-                    showlegend=number == 0,
-                    line={"color": _PALETTE[index % len(_PALETTE)]},
-                ),
+                _line_trace(group, x, column, name, index, legendgroup=label, showlegend=number == 0),
                 row=row + 1,
                 col=col + 1,
             )
