@@ -4,7 +4,8 @@ Work is counted from the convolution alone (``bncvl.presets.Shape.macs``,
 2 FLOP per multiply-accumulate) and traffic as the least the layer must move
 (input read, output written, binary weights read once), so the figures are
 lower bounds on what the hardware did and compare directly with its peak
-FLOP/s and memory bandwidth. ``setup_cache`` times every combination once
+FLOP/s and memory bandwidth. The ``setup_cache`` (shared with ``Memory``,
+:func:`benchmarks.common.layer_figures_cache`) times every combination once
 with ``bncvl.timing.Timer``; both tracks divide by that one time.
 """
 
@@ -15,14 +16,14 @@ from typing import ClassVar
 import torch
 
 from benchmarks.common import (
-    DEVICES,
-    DTYPES,
+    GRID_DEVICES,
+    GRID_DTYPES,
     PARAM_NAMES,
     VARIANT_NAMES,
     build_workload,
     cached_entry,
     free_device_memory,
-    measure_each,
+    layer_figures_cache,
 )
 from bncvl.presets import Shape, get_preset
 from bncvl.timing import Timer, resolve_device
@@ -59,12 +60,10 @@ class Efficiency:
     """Achieved FLOP/s and bytes/s of each variant's eval forward."""
 
     # Not "tiny": it is latency-bound, so its FLOP/s say nothing about the hardware limit.
-    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["small", "medium", "large"], DEVICES, DTYPES]
+    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["small", "medium", "large"], GRID_DEVICES, GRID_DTYPES]
     param_names: ClassVar[list[str]] = PARAM_NAMES
-    timeout = 600  # setup_cache times every combination
-
-    def setup_cache(self) -> dict:
-        return measure_each(self.params, forward_figures)
+    timeout = 900  # setup_cache measures every combination
+    setup_cache = layer_figures_cache  # shared with Memory: one process compiles each variant once per shape
 
     def setup(self, cache: dict, variant: str, preset: str, device: str, dtype: str) -> None:
         self.figures = cached_entry(cache, variant, preset, device, dtype)

@@ -13,7 +13,7 @@ from typing import ClassVar
 from asv_runner.benchmarks.mark import SkipNotImplemented
 
 from benchmarks.common import (
-    DTYPES,
+    GRID_DTYPES,
     PARAM_NAMES,
     VARIANT_NAMES,
     build_workload,
@@ -63,7 +63,7 @@ def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dic
 class GPU:
     """NVML figures of each variant's eval forward on CUDA, per preset and dtype."""
 
-    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, PRESETS, ["cuda"], DTYPES]
+    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, PRESETS, ["cuda"], GRID_DTYPES]
     param_names: ClassVar[list[str]] = PARAM_NAMES
     timeout = 900  # setup_cache runs every combination: ~3 s each, 48 in all
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from benchmarks.common import (
-    DEVICES,
-    DTYPES,
+    GRID_DEVICES,
+    GRID_DTYPES,
     PARAM_NAMES,
     VARIANT_NAMES,
     Reproducible,
@@ -26,7 +26,7 @@ from bncvl.timing import resolve_device, synchronize
 class Latency:
     """Seconds per pass of each variant, preset, device and dtype."""
 
-    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["tiny", "small", "medium", "large"], DEVICES, DTYPES]
+    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["tiny", "small", "medium", "large"], GRID_DEVICES, GRID_DTYPES]
     param_names: ClassVar[list[str]] = PARAM_NAMES
     # Each combination runs in one process and takes its samples there: a
     # second round would double the run for little gain in a noisy box.

@@ -13,8 +13,12 @@ variants, workload); younger helpers go through :func:`require`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import importlib
 import itertools
+import platform
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +35,9 @@ __all__ = [
     "CPU_SKIPPED_PRESETS",
     "DEVICES",
     "DTYPES",
+    "GRID_DEVICES",
+    "GRID_DTYPES",
+    "LAYER_PRESETS",
     "PARAM_NAMES",
     "QUICK_REGEX",
     "VARIANT_NAMES",
@@ -39,7 +46,9 @@ __all__ = [
     "cached_entry",
     "check_applicable",
     "check_variant_coverage",
+    "keep_freed_memory",
     "latency_clock",
+    "layer_figures_cache",
     "measure_each",
     "registered_variants",
     "require",
@@ -59,6 +68,18 @@ CPU_DTYPE = "float32"
 """The CPU is measured in float32 only: BNCVL's half-precision variants target
 CUDA, and torch's CPU half-precision convolutions are slow fallback kernels,
 so their times would measure torch's CPU backend, not the layer."""
+
+GRID_DEVICES = DEVICES if torch.version.cuda else ["cpu"]
+GRID_DTYPES = DTYPES if torch.version.cuda else [CPU_DTYPE]
+"""The devices and dtypes in the layer benchmarks' ``params``: all of them with
+a CUDA build of torch, only the CPU's with a CPU-only build, which can never
+run the others. asv runs every combination in its own process, a skipped one
+included (about 40 ms each on a 2-core machine): listing the 3 dtypes on both
+devices made 9 in 10 of a CPU run's combinations skips, a third of a quick
+run. Decided from the build, not by probing the GPU: a probe in asv's
+forkserver parent would initialise the CUDA driver before the fork. On a CUDA
+build without a usable GPU, the CUDA combinations skip with the reason. The
+``GPU`` benchmarks always list ``cuda``, so they skip with a reason on a CPU."""
 
 CPU_SKIPPED_PRESETS = {
     "large": "the compute-bound 'large' preset takes about 4 s per training step on one CPU thread, "
@@ -167,10 +188,60 @@ def latency_clock() -> float:
     return _clock()
 
 
+@functools.cache
+def keep_freed_memory() -> None:
+    """Make glibc's malloc reuse freed memory instead of unmapping it (no-op on other C libraries).
+
+    The suite's own copy of ``bncvl.timing.keep_freed_memory`` (whose
+    docstring has the measurements): commits older than that function must be
+    measured with the same allocator, or the history would show a step that
+    no code change made.
+    """
+    if platform.libc_ver()[0] == "glibc":
+        libc = ctypes.CDLL(None)
+        if not (libc.mallopt(-4, 0) and libc.mallopt(-1, 2**31 - 1)):  # M_MMAP_MAX, M_TRIM_THRESHOLD
+            raise RuntimeError("glibc mallopt refused M_MMAP_MAX=0 / M_TRIM_THRESHOLD=2**31-1")
+
+
+def _import_compiler_in_forkserver() -> None:
+    """Load torch's compiler stack in asv's forkserver, so that forked children inherit it.
+
+    A child that builds a compiled variant (``fused``, ``fast``) paid, before
+    its first compilation (measured on a 2-core machine): the ``torch._dynamo``
+    and ``torch._inductor`` imports (3.7 s), inductor's CPU vector-ISA probe,
+    which compiles and runs a test program (0.8 s), and its hash of torch's
+    sources (0.3 s); about 5 s in each of dozens of children. Done once here,
+    a compiled child's set-up fell from 5.9 s to 0.6-0.8 s.
+
+    The server is the process asv starts as ``benchmark.py run_server``;
+    discovery and the spawn launcher keep the suite's import fast. None of
+    this builds a tensor, touches CUDA or leaves a thread running, so forking
+    after it is safe. The probe and the hash are private inductor helpers of
+    the pinned torch; with a torch that lacks them, children do that work
+    themselves, as before.
+    """
+    if sys.argv[1:2] != ["run_server"]:
+        return
+    importlib.import_module("torch._dynamo")
+    importlib.import_module("torch._inductor.compile_fx")
+    from torch._inductor import codecache, cpu_vec_isa
+
+    for warm_up in (getattr(cpu_vec_isa, "pick_vec_isa", None), getattr(codecache, "torch_key", None)):
+        if warm_up is not None:
+            warm_up()
+
+
+_import_compiler_in_forkserver()
+
+
 class Reproducible:
-    """``bncvl.timing.reproducible`` held open from ``setup`` to ``teardown``: fixed seed and thread count."""
+    """``bncvl.timing.reproducible`` held open from ``setup`` to ``teardown``: fixed seed and thread count.
+
+    Also :func:`keep_freed_memory`, whatever the commit under test.
+    """
 
     def __init__(self) -> None:
+        keep_freed_memory()
         self._stack = contextlib.ExitStack()
         self._stack.enter_context(reproducible())
 
@@ -190,11 +261,32 @@ def measure_each(params: list[list[str]], measure: Callable[[str, str, str, str]
     for key in itertools.product(*params):
         try:
             check_applicable(*key[1:])
+            keep_freed_memory()
             with reproducible():
                 results[key] = measure(*key)
         except NotImplementedError as reason:
             results[key] = str(reason)
     return results
+
+
+LAYER_PRESETS = ["tiny", "small", "medium", "large"]
+"""Presets of the classes that share :func:`layer_figures_cache` (``Memory``, ``Efficiency``)."""
+
+
+def layer_figures_cache(self: object) -> dict:
+    """The ``setup_cache`` of ``Memory`` and ``Efficiency``: bytes and eval-forward speed of every combination.
+
+    asv keys a ``setup_cache`` by its source location, so the two classes
+    assigning this one function share one run of it: one process in which
+    each compiled variant compiles once per shape, instead of once per class.
+    """
+    from benchmarks.bench_efficiency import forward_figures
+    from benchmarks.bench_memory import memory_figures
+
+    def figures(variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:
+        return {**memory_figures(variant, preset, device, dtype), **forward_figures(variant, preset, device, dtype)}
+
+    return measure_each([VARIANT_NAMES, LAYER_PRESETS, GRID_DEVICES, GRID_DTYPES], figures)
 
 
 def cached_entry(cache: dict, variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:

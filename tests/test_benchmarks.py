@@ -106,9 +106,26 @@ def _run_one(name: str, params: tuple[str, ...], cls: type) -> object:
         benchmark.do_teardown()
 
 
+@pytest.mark.parametrize(
+    ("cuda_version", "devices", "dtypes"),
+    [(None, ["cpu"], ["float32"]), ("12.8", ["cpu", "cuda"], ["float32", "float16", "bfloat16"])],
+)
+def test_grid_lists_cuda_and_half_dtypes_only_with_a_cuda_build(
+    monkeypatch: pytest.MonkeyPatch, cuda_version: str | None, devices: list[str], dtypes: list[str]
+) -> None:
+    monkeypatch.setattr(torch.version, "cuda", cuda_version)
+    try:
+        grid = importlib.reload(common)
+        assert devices == grid.GRID_DEVICES
+        assert dtypes == grid.GRID_DTYPES
+    finally:
+        monkeypatch.undo()
+        importlib.reload(common)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("cls", [bench_latency.Latency, bench_memory.Memory], ids=lambda c: c.__name__)
-def test_every_method_runs_on_tiny_cpu(cls: type) -> None:
+def test_every_latency_method_runs_on_tiny_cpu() -> None:
+    cls = bench_latency.Latency
     registered = common.registered_variants()
     for method in benchmark_methods(cls):
         name = _name(cls, method)
@@ -119,13 +136,29 @@ def test_every_method_runs_on_tiny_cpu(cls: type) -> None:
                 continue  # skipped: the variant is absent here or refuses the CPU
             assert variant in registered
             ran.append(variant)
-            if method.startswith("time_"):
-                assert result["number"] == 1
-                assert all(sample > 0 for sample in result["samples"]), (name, variant, result)
-            else:
-                assert isinstance(result, int)
-                assert result > 0, (name, variant)
+            assert result["number"] == 1
+            assert all(sample > 0 for sample in result["samples"]), (name, variant, result)
         assert "reference" in ran, name
+
+
+@pytest.mark.slow
+def test_every_memory_track_returns_positive_bytes_on_tiny_cpu() -> None:
+    # Memory's setup_cache measures the whole grid; the tiny row of it is measured here.
+    cache = common.measure_each([common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], bench_memory.memory_figures)
+    ran = []
+    for variant in common.VARIANT_NAMES:
+        skipped = cache[(variant, *TINY_CPU)]
+        if isinstance(skipped, str):
+            assert "runs on cuda only" in skipped, (variant, skipped)
+            continue
+        bench = bench_memory.Memory()
+        bench.setup(cache, variant, *TINY_CPU)
+        ran.append(variant)
+        for method in benchmark_methods(bench_memory.Memory):
+            result = getattr(bench, method)(cache, variant, *TINY_CPU)
+            assert isinstance(result, int), (method, variant, result)
+            assert result > 0, (method, variant)
+    assert set(ran) == set(common.registered_variants()) - {"half", "cuda_graph"}
 
 
 def test_variant_absent_at_a_commit_is_skipped_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,6 +285,16 @@ print(json.dumps({"seconds": time.perf_counter() - start, "calls": calls,
     assert report["seconds"] < 2.0, report
     assert report["calls"] == [], report
     assert report["cuda_initialized"] is False
+
+
+@pytest.mark.parametrize(("command", "imported"), [("run_server", True), ("discover", False), ("run", False)])
+def test_only_asvs_forkserver_imports_the_compiler(command: str, imported: bool) -> None:
+    script = (
+        f"import sys; sys.argv = ['benchmark.py', {command!r}]; import benchmarks.common; "
+        "print('torch._inductor.compile_fx' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == str(imported)
 
 
 def test_latency_times_cpu_time_on_the_cpu_and_wall_time_on_cuda():

@@ -1,9 +1,16 @@
 """The one timer, its Measurement, and the reproducibility helpers."""
 
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from bncvl.timing import Measurement, Timer, reproducible, resolve_device
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_measurement_statistics_from_raw_samples():
@@ -63,3 +70,39 @@ def test_resolve_device_rejects_unknown():
     with pytest.raises(RuntimeError, match="unsupported device 'mps'"):
         resolve_device("mps")
     assert resolve_device("cpu") == torch.device("cpu")
+
+
+_FAULTS_SCRIPT = """
+import resource, torch
+from bncvl import BNCVL
+{setup}
+torch.set_num_threads(1)
+layer, x = BNCVL(16, 16, 3).eval(), torch.randn(16, 16, 32, 32)  # the small preset
+def faults_per_call():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        layer(x)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10
+faults_per_call()
+print(faults_per_call())
+"""
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "from bncvl.timing import keep_freed_memory; assert keep_freed_memory()",
+        "from benchmarks import common; common.keep_freed_memory()",
+    ],
+    ids=["bncvl.timing", "benchmarks.common"],
+)
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting is glibc's mallopt")
+def test_keep_freed_memory_stops_page_faults_per_call(setup: str) -> None:
+    def faults(code: str) -> float:
+        script = _FAULTS_SCRIPT.format(setup=code)
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    default, kept = faults(""), faults(setup)
+    assert default > 100, default  # measured: about 730 pages of 4 KB faulted in again on every call
+    assert kept < default / 10, (default, kept)
