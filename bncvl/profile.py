@@ -11,7 +11,15 @@ from dataclasses import asdict, dataclass
 import torch
 
 from bncvl.presets import PRESETS, Shape, get_preset
-from bncvl.timing import DEFAULT_SEED, DEFAULT_THREADS, Measurement, Timer, reproducible, resolve_device
+from bncvl.timing import (
+    DEFAULT_SEED,
+    DEFAULT_THREADS,
+    Measurement,
+    Timer,
+    keep_freed_memory,
+    reproducible,
+    resolve_device,
+)
 from bncvl.variants import BASELINES, VARIANTS
 from bncvl.workload import DTYPES, make_workload, parse_dtype
 
@@ -135,6 +143,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {sorted(VARIANTS)} (default all)"
     )
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="leave the C allocator's defaults, under which glibc unmaps large freed blocks and every call "
+        "faults its memory in again (default: keep freed memory, as the asv suite does; see "
+        "bncvl.timing.keep_freed_memory)",
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
 
 
@@ -155,7 +170,12 @@ def main(args: argparse.Namespace) -> int:
     unknown = sorted(set(variants) - set(VARIANTS) - set(BASELINES))
     if unknown:
         raise ValueError(f"--variants: unknown {unknown}; expected names from {sorted(VARIANTS)}")
-    with reproducible(args.seed, args.threads):
+    if args.system_malloc and keep_freed_memory.cache_info().currsize:
+        raise RuntimeError(
+            "--system-malloc: this process has already set keep-freed malloc options "
+            "(bncvl.timing.keep_freed_memory), which cannot be undone; run the profile in a fresh process"
+        )
+    with reproducible(args.seed, args.threads, keep_freed=not args.system_malloc):
         rows = profile_variants(shape, device, dtype, variants, args.repeats, args.warmup)
     config = {
         "shape": asdict(shape),
@@ -166,6 +186,7 @@ def main(args: argparse.Namespace) -> int:
         "dtype": args.dtype,
         "threads": args.threads,
         "seed": args.seed,
+        "malloc": "system" if args.system_malloc else "keep-freed",
         "torch": torch.__version__,
     }
     if args.json:
@@ -174,7 +195,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(
             f"BNCVL profile: {shape.describe()}; {device} {args.dtype}, "
-            f"{args.threads} thread(s), torch {torch.__version__}"
+            f"{args.threads} thread(s), malloc {config['malloc']}, torch {torch.__version__}"
         )
         print(format_table(rows))
     return 0

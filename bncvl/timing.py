@@ -97,13 +97,14 @@ def keep_freed_memory() -> bool:
 
 
 @contextmanager
-def reproducible(seed: int = DEFAULT_SEED, threads: int = DEFAULT_THREADS) -> Iterator[None]:
+def reproducible(seed: int = DEFAULT_SEED, threads: int = DEFAULT_THREADS, keep_freed: bool = True) -> Iterator[None]:
     """Seed torch's generators and fix its intra-op thread count, restoring the count after.
 
-    It also makes the allocator keep freed memory (:func:`keep_freed_memory`),
-    which lasts beyond the block.
+    With ``keep_freed`` it also makes the allocator keep freed memory
+    (:func:`keep_freed_memory`), which lasts beyond the block.
     """
-    keep_freed_memory()
+    if keep_freed:
+        keep_freed_memory()
     previous = torch.get_num_threads()
     torch.manual_seed(seed)
     torch.set_num_threads(threads)

@@ -1,6 +1,8 @@
 """`bncvl profile`, the registry and the workloads it times."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ import bncvl
 from bncvl.cli import main
 from bncvl.memory import saved_tensor_bytes
 from bncvl.presets import PRESETS, get_preset
+from bncvl.timing import keep_freed_memory
 from bncvl.workload import make_workload, parse_dtype
 
 TINY = ["--preset", "tiny", "--repeats", "3", "--warmup", "1"]
@@ -106,3 +109,16 @@ def test_profile_usage_errors_exit_2(capsys, argv, message):
 def test_profile_on_missing_gpu_says_so(capsys):
     assert main(["profile", *TINY, "--device", "cuda"]) == 2
     assert "torch.cuda.is_available() is False" in capsys.readouterr().err
+
+
+def test_profile_system_malloc_runs_in_a_fresh_process_and_is_recorded():
+    command = [sys.executable, "-m", "bncvl.cli", "profile", *TINY, "--variants", "reference", "--json"]
+    for extra, malloc in (([], "keep-freed"), (["--system-malloc"], "system")):
+        out = subprocess.run([*command, *extra], capture_output=True, text=True, check=True).stdout
+        assert json.loads(out)["config"]["malloc"] == malloc
+
+
+def test_profile_system_malloc_refuses_a_process_that_kept_freed_memory(capsys):
+    keep_freed_memory()
+    assert main(["profile", *TINY, "--system-malloc"]) == 2
+    assert "cannot be undone; run the profile in a fresh process" in capsys.readouterr().err
