@@ -333,35 +333,49 @@ class _Reader:
         return offset, count
 
     def add_file(self, path: Path, document: dict, record: dict, folder: str) -> None:
-        """Add one result file (already read and version-checked by asv's ``load_json``)."""
+        """Add one result file (already read and version-checked by asv's ``load_json``).
+
+        The whole file is parsed before anything is added, so a file that
+        fails part-way (the caller skips it with a warning) leaves no trace.
+        """
         environment = document["params"]
         machine = record.get("machine") or environment.get("machine") or folder
         where = {key: i for i, key in enumerate(document["result_columns"])}
         if "result" not in where or "params" not in where:
             raise KeyError(f"result_columns lacks 'result' or 'params': {document['result_columns']}")
-        file_index = len(self.files)
-        chunks = []
+        unknown, stale, chunks = [], [], []
         for name, row in document["results"].items():
             meta = self.benchmarks.get(name)
             version = row[where["version"]] if "version" in where and where["version"] < len(row) else None
             if meta is None:
                 if self.benchmarks:
-                    self.unknown[name].append(str(path))
+                    unknown.append(name)
             elif version not in (None, meta.get("version")):
-                self.stale[name].append(str(path))
+                stale.append(name)
                 continue
-            offset, count = self._layout(name, row[where["params"]] or [])
-            chunks.append((name, row, offset, count))
-        self.files.append((machine, document["env_name"], document["commit_hash"], document["date"]))
+            params = row[where["params"]] or []
+            count = math.prod(len(values) for values in params)
+            columns = {"value": _column(row, where["result"], count)}
+            for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
+                columns[key] = _column(row, where.get(f"stats_{key}"), count)
+            chunks.append((name, params, columns))
+        file_entry = (machine, document["env_name"], document["commit_hash"], document["date"])
+        # Parsed: from here on nothing raises.
+        for name in unknown:
+            self.unknown[name].append(str(path))
+        for name in stale:
+            self.stale[name].append(str(path))
+        file_index = len(self.files)
+        self.files.append(file_entry)
         facts = self.machine_records.setdefault(machine, {**environment, **record, "machine": machine, "_files": 0})
         facts["_files"] += 1
-        for _name, row, offset, count in chunks:
-            values = _column(row, where["result"], count)
+        for name, params, columns in chunks:
+            offset, count = self._layout(name, params)
+            values = columns["value"]
             if None in values:
                 self.failed_rows.extend(self.rows + j for j, v in enumerate(values) if v is None)
-            self.columns["value"].extend(values)
-            for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
-                self.columns[key].extend(_column(row, where.get(f"stats_{key}"), count))
+            for key, column in columns.items():
+                self.columns[key].extend(column)
             self.chunk_files.append(file_index)
             self.chunk_offsets.append(offset)
             self.chunk_counts.append(count)

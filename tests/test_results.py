@@ -312,3 +312,25 @@ def test_several_directories_merge_into_one_set(tmp_path: Path) -> None:
     rows = results.points[(results.points["benchmark"] == name) & (results.points["status"] == "ok")]
     assert latest_common_commit(rows, [CPU_MACHINE, GPU_MACHINE]) == cpu_hashes[2]
     assert results_fingerprint([tmp_path / "mine", tmp_path / "examples"]) != results_fingerprint(tmp_path / "mine")
+
+
+def test_a_file_that_fails_part_way_leaves_no_trace(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
+    bad_root, clean_root = tmp_path / "bad", tmp_path / "clean"
+    shutil.copytree(results_set[0], bad_root)
+    shutil.copytree(results_set[0], clean_root)
+    path = sorted((bad_root / CPU_MACHINE).glob("*-*.json"))[0]
+    document = json.loads(path.read_text())
+    index = document["result_columns"].index("stats_q_25")
+    row = document["results"][list(document["results"])[-1]]  # the other benchmarks parse before it fails
+    row.extend([None] * (index + 1 - len(row)))
+    row[index] = 5  # a number where a column of quartiles belongs
+    path.write_text(json.dumps(document))
+    (clean_root / CPU_MACHINE / path.name).unlink()
+
+    bad, clean = load_results(bad_root), load_results(clean_root)
+
+    assert len(bad.warnings) == 1
+    assert bad.warnings[0].startswith(f"{path}: skipped, not a readable asv results file")
+    assert len(bad.points) == len(clean.points)
+    pd.testing.assert_frame_equal(bad.points, clean.points)
+    pd.testing.assert_frame_equal(bad.commits, clean.commits)
