@@ -47,14 +47,17 @@ per benchmark, commit and round, so the suite's own quick subset (every method
 of every variant, ``-b "'tiny', 'cpu', 'float32'"``) takes several times longer."""
 
 DEFAULT_ROUNDS = 2
-DEFAULT_FACTOR_RULES = ("time_=1.3",)
+DEFAULT_FACTOR_RULES = ("time_=1.6",)
 """Per-benchmark factors applied after the user's ``--factor-for`` rules.
 
-Latency differs between two processes running the same code by more than
-1.10: on this project's 2-core runner, idle, timed in CPU time, an A/A check
-saw ``time_train_forward`` on the tiny preset at 1.20x with p = 3.5e-13 (asv's
-test takes one process's samples as independent). Bytes and other exact
-counts keep the 1.10 default."""
+Latency differs between two processes running the same code by far more
+than 1.10 on a shared runner. Measured on this project's idle 2-core VM, A/A
+checks of the default subset (latency in CPU time): at ``time_=1.3``, 5 of 9
+flagged a regression (tiny-preset ratios up to 1.63x, p < 1e-8, because
+asv's test takes one process's samples as independent); at 1.6, 0 of 5, with
+ratios of 0.60x to 1.50x. Planted slowdowns measured at 1.62x to 2.34x were
+flagged at 1.3. Bytes and other exact counts keep the 1.10 default. On a
+quieter runner, pass ``--factor-for "time_=1.2"`` or so."""
 """Interleaved rounds per commit for ``time_*`` benchmarks: base, head, then
 head, base, each a fresh process taking its own samples, so a drift of a
 shared runner hits both commits alike. More rounds cost a process start

@@ -1,13 +1,11 @@
 """Measure ``bncvl check``'s false-positive rate and its smallest reliably detected slowdown.
 
-Not a test (it takes hours on a loaded 2-core box). README's figures come from
-these runs, one after the other, on one working directory::
+Not a test (about 40 minutes on an idle 2-core box). README's figures come
+from these runs, one after the other, on one working directory::
 
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --aa 10 --sizes 0.15 0.25 0.4 --runs 5
-    #   (stopped after its first A/A check, on the default subset)
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --aa 8 --sizes 0.25 0.5 --runs 4
-    #   (stopped after three checks at +25%)
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --aa 3 --sizes 1.0 --runs 1
+    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib2 --aa 1 --sizes --runs 0 --default-subset
+    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib2 --aa 8 --sizes 0.3 0.5 1.0 --runs 3 \
+        --default-subset
 
 It copies the project into a git repository under ``--workdir`` with a base
 commit, an A/A commit (README only) and one commit per planted slowdown (a

@@ -264,7 +264,7 @@ def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
     from bncvl.report import factor_for, parse_factor_rule
 
     rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
-    assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, rules) == 1.3
+    assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, rules) == 1.6
     assert factor_for("bench_memory.Memory.track_saved_activation_bytes", 1.10, rules) == 1.10
     user_first = [parse_factor_rule("time_eval=2.0"), *rules]
     assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, user_first) == 2.0
