@@ -43,19 +43,22 @@ class DashboardLoad:
 
     timeout = 600  # writing the set in setup_cache takes about 10-50 s on a busy 2-core machine
 
-    def setup_cache(self) -> str | None:
-        if _skip_reason() is not None:
-            return None
+    def setup_cache(self) -> dict[str, str | None]:
+        # Never None: asv then calls setup and the timings without the cache argument.
+        reason = _skip_reason()
+        if reason is not None:
+            return {"root": None, "skip": reason}
         from bncvl.synthetic import write_results_set
 
         root = os.path.abspath("results")
         write_results_set(root, commits=COMMITS, machines=MACHINES)
-        return root
+        return {"root": root, "skip": None}
 
-    def setup(self, root: str | None) -> None:
-        reason = _skip_reason()
-        if root is None or reason is not None:
-            raise NotImplementedError(reason or "the results set could not be written")
+    def setup(self, cache: dict[str, str | None]) -> None:
+        reason = cache["skip"] or _skip_reason()
+        if reason is not None:
+            raise NotImplementedError(reason)
+        root = self.root = cache["root"]
         files = sum(1 for path in Path(root).glob("*/*-*.json"))
         if files != len(MACHINES) * COMMITS:
             raise RuntimeError(f"expected {len(MACHINES) * COMMITS} result files in {root}, found {files}")
@@ -76,12 +79,12 @@ class DashboardLoad:
         if len(loaded.commits) != COMMITS:
             raise RuntimeError(f"expected {COMMITS} commits in {root}, read {len(loaded.commits)}")
 
-    def time_cold_load(self, root: str) -> None:
-        self.load_results(root)
+    def time_cold_load(self, cache: dict[str, str | None]) -> None:
+        self.load_results(self.root)
 
     time_cold_load.number = 1  # one load is seconds: no inner loop, no warm-up
     time_cold_load.repeat = (3, 10, 60.0)
     time_cold_load.warmup_time = 0.0
 
-    def time_cached_load(self, root: str) -> None:
+    def time_cached_load(self, cache: dict[str, str | None]) -> None:
         self.cached_results()

@@ -311,3 +311,17 @@ def test_latency_times_cpu_time_on_the_cpu_and_wall_time_on_cuda():
     time.sleep(0.05)
     assert latency.latency_clock() - start >= 0.05
     latency.select_clock("cpu")
+
+
+def test_dashboard_load_skips_through_asv_without_the_dashboard_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import bench_dashboard
+
+    reason = "pandas cannot be imported here (No module named 'pandas')"
+    monkeypatch.setattr(bench_dashboard, "_skip_reason", lambda: reason)
+    for method in ("time_cold_load", "time_cached_load"):
+        benchmark = get_benchmark_from_name(
+            str(SUITE), f"bench_dashboard.DashboardLoad.{method}", extra_params=ONE_SAMPLE
+        )
+        # A setup_cache that returned None would make asv call setup without the cache, a TypeError.
+        benchmark.set_cache(benchmark.do_setup_cache())
+        assert benchmark.do_setup() is True, method  # skipped: NotImplementedError in setup
