@@ -1,0 +1,254 @@
+"""Relative latency: each pass timed against a fixed reference in the same process, in alternating blocks.
+
+Two processes of the same code on a shared 2-core VM differ in absolute
+time by up to 1.6x (CPU frequency, the other core's tenant, cache and
+memory-bandwidth contention). Within one process, a millisecond block of the
+layer and a millisecond block of a fixed reference run under almost the same
+conditions, so their ratio cancels most of that drift. The reference is the
+bare ``F.conv2d`` of the same shape from the pinned torch, built from the
+shape alone, so it is the same code at every commit: the ratio moves only
+when the layer's own work moves.
+
+Each method returns the median of its process's paired ratios as one asv
+sample (``{"samples": [...], "number": 1}``, asv's timing-result form), so
+``asv run -a rounds=5`` gives five processes, five samples per commit, and
+asv's statistics (median, quartiles) are over processes, the independent
+unit. (asv reads a ``rounds`` attribute from ``time_`` benchmarks only; a
+plain ``asv run`` gives one process per commit, which the dashboard marks
+low-confidence. ``bncvl check`` passes ``-a rounds=5``.) ``bncvl
+check`` and the dashboard test these per-process values
+(:func:`bncvl.decision.compare_processes`), not the pairs within a process.
+
+Both clocks are kept: CPU time ignores other processes' use of the core;
+wall time also sees a pass that waits (a sleep, a lock, I/O), which CPU time
+cannot.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from benchmarks.common import (
+    GRID_DEVICES,
+    GRID_DTYPES,
+    PARAM_NAMES,
+    VARIANT_NAMES,
+    Reproducible,
+    build_workload,
+    check_applicable,
+)
+from bncvl.presets import get_preset
+from bncvl.timing import resolve_device, synchronize
+
+__all__ = [
+    "BLOCK_SECONDS",
+    "CLOCKS",
+    "MEASURE_SECONDS",
+    "PairedRatios",
+    "RelativeCpuTime",
+    "RelativeWallTime",
+    "bare_conv",
+    "paired_ratios",
+]
+
+BLOCK_SECONDS = 1e-3
+"""Target length of one block: long enough that the clock reads (about 1 µs)
+are noise-free, short enough that a block of the layer and the next block of
+the reference see the same machine."""
+
+MEASURE_SECONDS = 1.0
+"""Measured time per process after warm-up (about 500 pairs on the tiny preset)."""
+
+WARMUP_SECONDS = 0.2
+
+CLOCKS = ("wall", "cpu")
+
+
+class PairedRatios:
+    """The per-pair ratios ``(layer time per call) / (reference time per call)`` of one process, on both clocks."""
+
+    def __init__(self, wall: list[float], cpu: list[float]) -> None:
+        if not wall or len(wall) != len(cpu):
+            raise ValueError(f"need the same, non-zero number of wall and CPU ratios; got {len(wall)} and {len(cpu)}")
+        self.wall = wall
+        self.cpu = cpu
+
+    def median(self, clock: str) -> float:
+        """The median ratio on ``clock`` (``"wall"`` or ``"cpu"``)."""
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {CLOCKS}; got {clock!r}")
+        return statistics.median(self.wall if clock == "wall" else self.cpu)
+
+
+def _calls_per_block(run: Callable[[], object], sync: Callable[[], None], block_seconds: float) -> int:
+    """How many calls of ``run`` fill ``block_seconds`` of wall time (at least one)."""
+    start = time.perf_counter()
+    calls = 0
+    while time.perf_counter() - start < block_seconds or calls == 0:
+        run()
+        sync()
+        calls += 1
+    return calls
+
+
+def _block(run: Callable[[], object], sync: Callable[[], None], calls: int) -> tuple[float, float]:
+    """Wall and CPU seconds per call of ``calls`` calls of ``run``, device synchronised at the end."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(calls):
+        run()
+    sync()
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
+
+
+def paired_ratios(
+    run: Callable[[], object],
+    reference: Callable[[], object],
+    sync: Callable[[], None] = lambda: None,
+    *,
+    block_seconds: float = BLOCK_SECONDS,
+    measure_seconds: float = MEASURE_SECONDS,
+    warmup_seconds: float = WARMUP_SECONDS,
+    min_pairs: int = 20,
+) -> PairedRatios:
+    """Alternate blocks of ``run`` and ``reference`` and return each pair's time ratio.
+
+    Within a pair the order alternates (layer first, then reference first),
+    so a drift within the pair cancels over two pairs. CPU-time ratios of
+    blocks too short for the CPU clock's resolution would be noise; the clock
+    reads nanoseconds on Linux (:class:`RelativeCpuTime` skips where it does not).
+
+    Args:
+        run: one call of the code under test.
+        reference: one call of the fixed reference.
+        sync: waits for the device (a no-op on the CPU); called at the end of each block.
+        block_seconds: target wall time of one block.
+        measure_seconds: wall time spent measuring, after ``warmup_seconds``.
+        min_pairs: measure at least this many pairs, however long they take.
+
+    Returns:
+        The ratios on both clocks.
+    """
+    # The first calls may compile (torch.compile) or fill caches: warm-up is timed from after them.
+    for _ in range(3):
+        run()
+        reference()
+    sync()
+    deadline = time.perf_counter() + warmup_seconds
+    while time.perf_counter() < deadline:
+        run()
+        reference()
+    sync()
+    run_calls = _calls_per_block(run, sync, block_seconds)
+    reference_calls = _calls_per_block(reference, sync, block_seconds)
+    wall: list[float] = []
+    cpu: list[float] = []
+    deadline = time.perf_counter() + measure_seconds
+    while time.perf_counter() < deadline or len(wall) < min_pairs:
+        if len(wall) % 2 == 0:
+            run_time = _block(run, sync, run_calls)
+            reference_time = _block(reference, sync, reference_calls)
+        else:
+            reference_time = _block(reference, sync, reference_calls)
+            run_time = _block(run, sync, run_calls)
+        wall.append(run_time[0] / reference_time[0])
+        cpu.append(run_time[1] / reference_time[1])
+    return PairedRatios(wall, cpu)
+
+
+def bare_conv(preset: str, mode: str, device: torch.device, dtype: torch.dtype) -> Callable[[], object]:
+    """The fixed reference of ``mode``: ``F.conv2d`` of ``preset``'s shape ("same" padding), seeded.
+
+    ``"eval"``: the forward under inference mode. ``"train"``: forward and
+    backward through autograd with gradients for the input, weight and bias,
+    so the reference allocates and frees as a training step does.
+    """
+    shape = get_preset(preset)
+    generator = torch.Generator().manual_seed(1)
+    k = shape.kernel_size
+
+    def tensor(*size: int) -> torch.Tensor:
+        return torch.randn(size, generator=generator).to(device=device, dtype=dtype)
+
+    x, weight, bias = (
+        tensor(*shape.input_shape),
+        tensor(shape.out_channels, shape.in_channels, k, k),
+        tensor(shape.out_channels),
+    )
+    if mode == "eval":
+
+        def forward() -> torch.Tensor:
+            with torch.inference_mode():
+                return F.conv2d(x, weight, bias, padding=k // 2)
+
+        return forward
+    if mode != "train":
+        raise ValueError(f"mode must be 'eval' or 'train'; got {mode!r}")
+    for leaf in (x, weight, bias):
+        leaf.requires_grad_(True)
+    grad_output = tensor(shape.batch, shape.out_channels, shape.size, shape.size)
+
+    def step() -> None:
+        for leaf in (x, weight, bias):
+            leaf.grad = None
+        F.conv2d(x, weight, bias, padding=k // 2).backward(grad_output)
+
+    return step
+
+
+class _Relative:
+    """Per-process median of (pass time / bare-conv time) on the clock ``clock``."""
+
+    params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["tiny", "medium"], GRID_DEVICES, GRID_DTYPES]
+    param_names: ClassVar[list[str]] = PARAM_NAMES
+    unit = "time ratio"
+    timeout = 120
+    clock = "wall"
+
+    def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
+        check_applicable(preset, device, dtype)
+        self.device = resolve_device(device)
+        self.reproducible = Reproducible()
+        self.eval = build_workload(variant, preset, "eval", device, dtype)
+        self.train = build_workload(variant, preset, "train", device, dtype)
+        dtype_ = self.eval.x.dtype
+        self.references = {mode: bare_conv(preset, mode, self.device, dtype_) for mode in ("eval", "train")}
+
+    def teardown(self, variant: str, preset: str, device: str, dtype: str) -> None:
+        if hasattr(self, "reproducible"):
+            self.reproducible.close()
+
+    def _ratio(self, run: Callable[[], object], mode: str) -> dict[str, object]:
+        ratios = paired_ratios(run, self.references[mode], lambda: synchronize(self.device))
+        return {"samples": [ratios.median(self.clock)], "number": 1}
+
+    def track_eval_forward(self, variant: str, preset: str, device: str, dtype: str) -> dict[str, object]:
+        return self._ratio(self.eval.eval_forward, "eval")
+
+    def track_train_step(self, variant: str, preset: str, device: str, dtype: str) -> dict[str, object]:
+        return self._ratio(self.train.train_step, "train")
+
+
+class RelativeWallTime(_Relative):
+    """Wall-clock ratio: also sees a pass that waits (sleep, lock, I/O, a device sync)."""
+
+    clock = "wall"
+
+
+class RelativeCpuTime(_Relative):
+    """CPU-time ratio: blind to waits, and to other processes holding the core."""
+
+    clock = "cpu"
+
+    def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
+        if device != "cpu":
+            raise NotImplementedError("CPU time does not measure work on the GPU; see RelativeWallTime")
+        resolution = time.get_clock_info("process_time").resolution
+        if resolution > 1e-6:
+            raise NotImplementedError(f"this platform's CPU clock ticks every {resolution} s; 1 µs or finer needed")
+        super().setup(variant, preset, device, dtype)
