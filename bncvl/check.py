@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bncvl.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR
+
 __all__ = [
     "DEFAULT_FACTOR_RULES",
     "DEFAULT_ROUNDS",
@@ -37,39 +39,36 @@ __all__ = [
 ]
 
 QUICK_BENCHMARKS = (
-    r"\.(time_eval_forward|time_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
+    r"\.(track_eval_forward|track_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
     r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
 )
-"""The default subset: eval forward, training step, saved activations and peak
-forward bytes of the reference and fast variants on the tiny preset, CPU,
-float32 (asv matches ``-b`` against ``name(params)``). asv starts a process
-per benchmark, commit and round, so the suite's own quick subset (every method
-of every variant, ``-b "'tiny', 'cpu', 'float32'"``) takes several times longer."""
+"""The default subset, on the tiny preset, CPU, float32, for the reference and
+fast variants: instruction counts (``Instructions``) and relative timings on
+both clocks (``RelativeWallTime``, ``RelativeCpuTime``) of the eval forward
+and the training step, and the saved-activation and peak-forward bytes (asv
+matches ``-b`` against ``name(params)``). Absolute times (``time_*``) are
+left out: on a shared runner they cannot tell a 5% slowdown from noise (see
+:mod:`bncvl.decision`); select them with ``-b`` to see them anyway."""
 
-DEFAULT_ROUNDS = 2
+DEFAULT_ROUNDS = MIN_PROCESSES
+"""Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
+base, head, then head, base..., each a fresh process giving one per-process
+value, so a drift of a shared runner hits both commits alike. The per-process
+test needs :data:`bncvl.decision.MIN_PROCESSES` of them."""
+
 DEFAULT_FACTOR_RULES = ("time_=1.6",)
-"""Per-benchmark factors applied after the user's ``--factor-for`` rules.
-
-Latency differs between two processes running the same code by far more
-than 1.10 on a shared runner. Measured on this project's idle 2-core VM, A/A
-checks of the default subset (latency in CPU time): at ``time_=1.3``, 5 of 9
-flagged a regression (tiny-preset ratios up to 1.63x, p < 1e-8, because
-asv's test takes one process's samples as independent); at 1.6, 0 of 5, with
-ratios of 0.60x to 1.50x. Planted slowdowns measured at 1.62x to 2.34x were
-flagged at 1.3. Bytes and other exact counts keep the 1.10 default. On a
-quieter runner, pass ``--factor-for "time_=1.2"`` or so."""
-"""Interleaved rounds per commit for ``time_*`` benchmarks: base, head, then
-head, base, each a fresh process taking its own samples, so a drift of a
-shared runner hits both commits alike. More rounds cost a process start
-(torch's import) per benchmark and commit each."""
+"""Factors applied after the user's ``--factor-for`` rules: absolute times
+need 1.6 to stay quiet on a shared 2-core VM (docs/ci-check.md). Instruction
+counts and relative timings get theirs from :mod:`bncvl.decision`; bytes
+and other exact counts the default 1.10."""
 
 DEFAULT_OUTPUT_DIR = Path(".asv") / "check"
 
 NO_DEPS_INSTALL = "in-dir={env_dir} python -m pip install --no-deps --force-reinstall {wheel_file}"
 """The install command used when asv.conf.json sets none (see :meth:`CheckRun.prepare`)."""
 
-_TIMED = r"[^(]*\.time_"
-"""Matches the asv name of a ``time_*`` benchmark (the method, before its parameters)."""
+_REPEATED = r"(?:[^(]*\.time_|bench_relative\.)"
+"""Matches the asv name of a benchmark that runs one process per round: ``time_*`` and the relative timings."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -82,14 +81,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--bench",
         action="append",
         metavar="REGEX",
-        help="benchmarks to run, matched against 'name(params)' (repeatable; default: the quick subset, "
-        "reference and fast variants on the tiny preset, CPU, float32)",
+        help="benchmarks to run, matched against 'name(params)' (repeatable; default: instruction counts, "
+        "relative timings and bytes of the reference and fast variants on the tiny preset, CPU, float32)",
     )
     parser.add_argument(
         "--factor",
         type=float,
         default=1.10,
-        help="how much worse counts as worse (default 1.10; time_ benchmarks 1.3, see --factor-for)",
+        help=f"how much worse counts as worse (default 1.10; instruction counts {INSTRUCTION_FACTOR}, relative "
+        f"timings {RELATIVE_FACTOR}, time_ benchmarks 1.6; see --factor-for)",
     )
     parser.add_argument(
         "--factor-for",
@@ -119,8 +119,16 @@ def main(args: argparse.Namespace) -> int:
 
     factor = report.check_factor(args.factor)
     rules = [report.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
-    if args.rounds < 2:
-        raise ValueError(f"--rounds must be >= 2 to interleave the two commits; got {args.rounds}")
+    if args.rounds < MIN_PROCESSES:
+        raise ValueError(
+            f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "
+            f"round; got {args.rounds}"
+        )
+    if args.bench is None and shutil.which("valgrind") is None:
+        raise RuntimeError(
+            "the default check gates on instruction counts, which need valgrind on PATH: install Debian's "
+            "valgrind package (apt-get install valgrind), or choose benchmarks with -b"
+        )
 
     root = Path(_git(Path.cwd(), "rev-parse", "--show-toplevel"))
     config = (args.config or root / "asv.conf.json").resolve()
@@ -295,9 +303,9 @@ class CheckRun:
     def benchmark(self, commits: list[str], bench: list[str], rounds: int) -> None:
         """``asv run`` the benchmarks matching ``bench`` on ``commits``, interleaved, keeping raw samples.
 
-        ``time_*`` benchmarks run ``rounds`` interleaved rounds; the others
-        (``track_*`` bytes and the like, one deterministic value each) run one
-        round, which is all they need. asv's output is shown and kept in
+        ``time_*`` benchmarks and relative timings run ``rounds`` interleaved
+        rounds; the others (instruction counts, bytes and the like, one
+        deterministic value each) run one round, which is all they need. asv's output is shown and kept in
         :attr:`log_path`. A benchmark that fails is recorded as failed (asv
         exits 2); any other asv failure raises.
 
@@ -313,9 +321,9 @@ class CheckRun:
         hashfile = self.output_dir / "commits.txt"
         hashfile.write_text("\n".join(commits) + "\n")
         self.log_path.write_text("")
-        # asv ORs its -b patterns; a lookahead ANDs each of ours with "is (not) a time_ benchmark".
-        timed = [f"^(?={_TIMED})(?=.*?(?:{regex}))" for regex in bench]
-        untimed = [f"^(?!{_TIMED})(?=.*?(?:{regex}))" for regex in bench]
+        # asv ORs its -b patterns; a lookahead ANDs each of ours with "is (not) run once per round".
+        timed = [f"^(?={_REPEATED})(?=.*?(?:{regex}))" for regex in bench]
+        untimed = [f"^(?!{_REPEATED})(?=.*?(?:{regex}))" for regex in bench]
         selected = [self._asv_run(hashfile, timed, rounds)]
         if self._selects_any(untimed):
             selected.append(self._asv_run(hashfile, untimed, 1))

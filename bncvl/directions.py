@@ -33,7 +33,7 @@ _NAME_RULES: tuple[tuple[str, Direction], ...] = (
     ("per_s", Direction.HIGHER_IS_BETTER),
     ("bytes", Direction.LOWER_IS_BETTER),
 )
-_LOWER_UNITS = frozenset({"seconds", "s", "bytes", "J", "joules"})
+_LOWER_UNITS = frozenset({"seconds", "s", "bytes", "J", "joules", "instructions", "time ratio"})
 _HIGHER_UNITS = frozenset({"FLOP/s", "bytes/s", "samples/s"})
 
 

@@ -21,6 +21,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bncvl.decision import (
+    INSTRUCTION_FACTOR,
+    RELATIVE_ALPHA,
+    RELATIVE_FACTOR,
+    Evidence,
+    compare_processes,
+    evidence_kind,
+)
 from bncvl.directions import Direction, direction
 
 try:
@@ -222,8 +230,33 @@ def _asv_pair(outcome: Outcome) -> tuple[Mapping[str, float], Sequence[float] | 
     return (outcome.stats, outcome.samples) if outcome.stats else None
 
 
+def default_factor(unit: str | None, factor: float) -> float:
+    """The factor of a benchmark no ``--factor-for`` rule names: its evidence kind's, else ``factor``."""
+    kind = evidence_kind(unit)
+    if kind is Evidence.INSTRUCTIONS:
+        return INSTRUCTION_FACTOR
+    if kind is Evidence.RELATIVE:
+        return RELATIVE_FACTOR
+    return factor
+
+
+def _judge_processes(before: Outcome, after: Outcome, factor: float) -> tuple[Status, str]:
+    """Relative timing: the per-process test of :mod:`bncvl.decision` (lower is better)."""
+    test = compare_processes(before.samples or [before.value], after.samples or [after.value], factor)
+    if test.worse:
+        return Status.WORSENED, test.describe()
+    if test.better:
+        return Status.IMPROVED, test.describe()
+    return Status.UNCHANGED, test.describe()
+
+
 def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: float) -> tuple[Status, Direction, str]:
-    """Classify one benchmark as ``asv continuous`` would, honouring its better direction."""
+    """Classify one benchmark, honouring its better direction.
+
+    Relative timings (one value per process) get the per-process test of
+    :mod:`bncvl.decision`; everything else is judged as ``asv continuous``
+    would: the factor, and asv's significance test where there are samples.
+    """
     better = direction(name.split("(", 1)[0], unit)
     if before.version is not None and after.version is not None and before.version != after.version:
         return Status.NOT_COMPARABLE, better, "benchmark code changed"
@@ -233,6 +266,9 @@ def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: 
         return (Status.SKIPPED if after.skipped else Status.FIXED), better, ""
     if before.failed or after.failed or before.skipped or after.skipped:
         return Status.SKIPPED, better, ""
+    if evidence_kind(unit) is Evidence.RELATIVE and better is Direction.LOWER_IS_BETTER:
+        status, how = _judge_processes(before, after, factor)
+        return status, better, how
     _, how = significance(before, after)
     if better is Direction.INFORMATIVE:
         return Status.INFORMATIVE, better, how
@@ -280,7 +316,7 @@ def compare(
         if b.skipped and a.skipped:
             continue  # run at neither commit: not selected, or skipped by its setup
         unit = units.get(name.split("(", 1)[0])
-        own_factor = factor_for(name, factor, factor_rules)
+        own_factor = factor_for(name, default_factor(unit, factor), factor_rules)
         status, better, how = judge(name, b, a, unit, own_factor)
         changes.append(Change(name, unit, b, a, status, own_factor, better, how))
     return Comparison(
@@ -347,9 +383,12 @@ def render_markdown(comparison: Comparison) -> str:
         "",
         f"Base {commit(comparison.base, comparison.base_label)} → head "
         f"{commit(comparison.head, comparison.head_label)}, both benchmarked on the same machine, interleaved.",
-        f"A benchmark is worse when it changed by more than its factor (default {comparison.factor:.2f}"
+        f"A benchmark is worse when it changed by more than its factor (default {comparison.factor:.2f}; "
+        f"instruction counts {INSTRUCTION_FACTOR:.3f}; relative timings {RELATIVE_FACTOR:.2f}"
         + (f"; overrides {overrides}" if overrides else "")
-        + f") in its worse direction and the change is significant (asv: Mann-Whitney U, p < {P_THRESHOLD}).",
+        + ") in its worse direction and the change is significant: relative timings by a one-sided "
+        f"Mann-Whitney U test on per-process values (p < {RELATIVE_ALPHA}), instruction counts and other single values "
+        f"by the factor alone, other timings by asv's test (Mann-Whitney U, p < {P_THRESHOLD}).",
         "",
         f"{len(comparison.changes)} benchmarks: "
         + ", ".join(f"{counts[status]} {status.value}" for status in Status if counts[status]),
@@ -365,6 +404,9 @@ def render_markdown(comparison: Comparison) -> str:
         lines.append("")
         lines.extend(_table(changes) if changes else ["None."])
         lines.append("")
+    compared = [c for c in comparison.changes if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE)]
+    if compared:
+        lines += ["<details><summary>Every benchmark compared</summary>", "", *_table(compared), "", "</details>", ""]
     not_comparable = comparison.with_status(Status.NOT_COMPARABLE)
     if not_comparable:
         lines.append(f"Not comparable (the benchmark's code changed): {', '.join(c.name for c in not_comparable)}")

@@ -95,6 +95,33 @@ def extra_passes(passes: int) -> Callable[[Path], dict[str, str]]:
     )
 
 
+def needless_copies(copies: int) -> Callable[[Path], dict[str, str]]:
+    """Forward copies its output ``copies`` times (``clone``), as a defensive edit would."""
+    return lambda repo: _plant(
+        repo,
+        "        y = self.activation(self.normalize(z))\n"
+        f"        for _ in range({copies}):\n"
+        "            y = y.clone()\n"
+        "        return y\n",
+    )
+
+
+def layout_round_trips(trips: int) -> Callable[[Path], dict[str, str]]:
+    """Forward converts its output to channels-last and back ``trips`` times."""
+    return lambda repo: _plant(
+        repo,
+        "        y = self.activation(self.normalize(z))\n"
+        f"        for _ in range({trips}):\n"
+        "            y = y.contiguous(memory_format=torch.channels_last).contiguous()\n"
+        "        return y\n",
+    )
+
+
+def sleep_per_call(seconds: float) -> Callable[[Path], dict[str, str]]:
+    """Forward sleeps ``seconds``: a wait that costs wall time and no CPU time (a lock, I/O, a sync)."""
+    return lambda repo: _plant(repo, f"        __import__('time').sleep({seconds!r})\n" + FORWARD_RETURN)
+
+
 def spin_delay(seconds: float) -> Callable[[Path], dict[str, str]]:
     """Forward busy-waits ``seconds`` more: a slowdown of a known size, for the detection-threshold search."""
     return lambda repo: _plant(
