@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bncvl.directions import Direction, direction
+from bncvl.steps import confirm_changes
 
 try:
     import numpy as np
@@ -75,6 +76,7 @@ _POINT_COLUMNS = (
     "ci_99_a",
     "ci_99_b",
     "weight",
+    "samples",
 )
 
 
@@ -87,7 +89,8 @@ class ResultsSet:
         points: one row per machine, environment, commit, benchmark and
             parameter combination: ``value`` (NaN unless ``status == "ok"``),
             ``status`` (``ok``, ``skipped`` or ``failed``), ``q_25``/``q_75``,
-            ``ci_99_a``/``ci_99_b``, ``weight``, ``unit``, ``date`` (UTC
+            ``ci_99_a``/``ci_99_b``, ``weight``, ``samples`` (the raw samples
+            as a tuple where asv recorded them, else None), ``unit``, ``date`` (UTC
             commit date), ``order`` (commit position, oldest first), the
             ``params`` label and one column per parameter name.
         machines: one row per machine: its record (``machine.json``, or the
@@ -313,7 +316,7 @@ class _Reader:
         self.chunk_offsets: list[int] = []
         self.chunk_counts: list[int] = []
         self.failed_rows: list[int] = []
-        self.columns: dict[str, list] = {key: [] for key in ("value", "q_25", "q_75", "ci_99_a", "ci_99_b")}
+        self.columns: dict[str, list] = {key: [] for key in ("value", "q_25", "q_75", "ci_99_a", "ci_99_b", "samples")}
         self.rows = 0
 
     def _layout(self, name: str, params: list[list[str]]) -> tuple[int, int]:
@@ -358,6 +361,7 @@ class _Reader:
             columns = {"value": _column(row, where["result"], count)}
             for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
                 columns[key] = _column(row, where.get(f"stats_{key}"), count)
+            columns["samples"] = [None if v is None else tuple(v) for v in _column(row, where.get("samples"), count)]
             chunks.append((name, params, columns))
         file_entry = (machine, document["env_name"], document["commit_hash"], document["date"])
         # Parsed: from here on nothing raises.
@@ -403,6 +407,7 @@ class _Reader:
         table["status"] = pd.Categorical.from_codes(status, ["ok", "skipped", "failed"])
         for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
             table[key] = np.array(self.columns[key], dtype=float)
+        table["samples"] = pd.Series(self.columns["samples"], dtype=object).to_numpy()
         low, high = table["ci_99_a"], table["ci_99_b"]
         with np.errstate(divide="ignore", invalid="ignore"):
             # asv._stats.get_weight, vectorised: 2 / CI width; none for an infinite or empty interval
@@ -477,8 +482,10 @@ def find_changes(
 
     The better direction comes from :func:`bncvl.directions.direction`. A
     step that makes the value worse is a ``regression``, one that makes it
-    better an ``improvement``; for informative benchmarks (utilisation,
-    clocks, power) a step is only a ``change``.
+    better an ``improvement``, but only where instruction counts or relative
+    timings at the same commits support it (:func:`bncvl.steps.confirm_changes`);
+    otherwise it is ``within noise`` or ``unconfirmed``. For informative
+    benchmarks (utilisation, clocks, power) a step is only a ``change``.
 
     Args:
         points: :attr:`ResultsSet.points` (or any subset of its rows).
@@ -489,7 +496,8 @@ def find_changes(
         One row per step: machine, env_name, benchmark, params, the layer
         parameters, unit, direction, kind, commit_before (last commit at the
         old level), commit_after (first at the new), date, value_before,
-        value_after and factor (how many times worse, or better, ≥ 1).
+        value_after, factor (how many times worse, or better, ≥ 1) and
+        evidence (what confirmed or contradicted the step).
     """
     rows = []
     keys = ["machine", "env_name", "benchmark", "params"]
@@ -549,7 +557,7 @@ def find_changes(
         "value_after",
         "factor",
     ]
-    table = pd.DataFrame(rows, columns=columns)
+    table = confirm_changes(pd.DataFrame(rows, columns=columns), points)
     return table.sort_values(["date", "factor"], ascending=[False, False], ignore_index=True)
 
 

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import random
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,15 @@ _LAYER_BENCHMARKS: dict[str, tuple[str, bool, float]] = {
     "bench_gpu.GPU.track_sm_clock": ("MHz", True, 1755.0),
     "bench_efficiency.Efficiency.track_forward_flops": ("FLOP/s", False, 5.0e10),
     "bench_efficiency.Efficiency.track_forward_bytes_per_s": ("bytes/s", False, 4.0e9),
+    "bench_instructions.Instructions.track_eval_forward": ("instructions", False, 9.0e6),
+    "bench_instructions.Instructions.track_train_step": ("instructions", False, 2.6e7),
+    "bench_relative.RelativeWallTime.track_eval_forward": ("time ratio", False, 2.0),
+    "bench_relative.RelativeWallTime.track_train_step": ("time ratio", False, 2.4),
+    "bench_relative.RelativeCpuTime.track_eval_forward": ("time ratio", False, 2.0),
+    "bench_relative.RelativeCpuTime.track_train_step": ("time ratio", False, 2.4),
 }
+_PROCESSES = 5
+"""Per-process samples of a relative timing (asv's ``rounds``)."""
 _STORAGE_BENCHMARKS = {
     "bench_memory.WeightStorage.track_float_weight_bytes": 147456.0,
     "bench_memory.WeightStorage.track_packed_weight_bytes": 4616.0,
@@ -167,12 +176,16 @@ def _model_value(name: str, base: float, unit: str, combo: dict[str, str], machi
         return math.nan
     if device == "cpu" and (dtype in ("float16", "bfloat16") or variant in _CUDA_ONLY_VARIANTS):
         return math.nan
+    if unit == "instructions" and device != "cpu":
+        return math.nan
     if name.startswith("bench_gpu.") and device != "cuda":
         return math.nan
     work = _PRESET_WORK.get(combo.get("preset", "medium"), 1.0)
     speed = _VARIANT_SPEED.get(variant or "reference", 1.0) * (25.0 if device == "cuda" else 1.0)
-    if unit == "seconds":
+    if unit in ("seconds", "instructions"):
         return base * work / speed
+    if unit == "time ratio":
+        return base / speed
     if unit in ("FLOP/s", "bytes/s"):
         return base * speed * (1.0 + 0.2 * math.log(work))
     if unit == "bytes":
@@ -182,11 +195,24 @@ def _model_value(name: str, base: float, unit: str, combo: dict[str, str], machi
     return base
 
 
-def _stats(value: float, unit: str) -> tuple[float, float, float, float, int, int]:
-    """ci_99_a, ci_99_b, q_25, q_75, number, repeat; a track_ benchmark has a single sample and infinite bounds."""
+def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple[float, list, list | None]:
+    """One noisy measurement of ``value``: the stored value, its stats columns and its samples.
+
+    Stats are ci_99_a, ci_99_b, q_25, q_75, number, repeat; a ``track_``
+    benchmark has a single sample and infinite bounds. A relative timing has
+    :data:`_PROCESSES` per-process samples (its median is the value);
+    instruction counts are ten times less noisy than times.
+    """
+    if math.isnan(value):
+        return value, [None] * 6, None
+    if unit == "time ratio":
+        samples = sorted(value * (1.0 + rng.gauss(0.0, noise)) for _ in range(_PROCESSES))
+        median = statistics.median(samples)
+        return median, [samples[0], samples[-1], samples[1], samples[-2], 1, _PROCESSES], samples
+    value *= 1.0 + rng.gauss(0.0, noise / 10 if unit == "instructions" else noise)
     if unit == "seconds":
-        return value * 0.97, value * 1.03, value * 0.99, value * 1.01, 10, 5
-    return -math.inf, math.inf, value, value, 1, 1
+        return value, [value * 0.97, value * 1.03, value * 0.99, value * 1.01, 10, 5], None
+    return value, [-math.inf, math.inf, value, value, 1, 1], None
 
 
 def write_results_set(
@@ -247,7 +273,7 @@ def write_results_set(
                 if (machine, index, name) in failed_set:
                     results[name] = [None, meta["params"], meta["version"], date + 1000]
                     continue
-                values, columns = [], [[] for _ in range(6)]
+                values, columns, samples = [], [[] for _ in range(6)], []
                 for combo_values in itertools.product(*meta["params"]):
                     combo = {k: v.strip("'") for k, v in zip(meta["param_names"], combo_values, strict=True)}
                     value = _model_value(name, bases[name], meta["unit"], combo, machine)
@@ -255,13 +281,14 @@ def write_results_set(
                         selected = all(combo.get(k) == v for k, v in step.params.items())
                         if step.machine == machine and step.benchmark == name and selected and index >= step.at_commit:
                             value *= step.factor
-                    if not math.isnan(value):
-                        value *= 1.0 + rng.gauss(0.0, noise)
+                    value, stats, kept = _measure(value, meta["unit"], noise, rng)
                     values.append(value)
-                    stats = _stats(value, meta["unit"]) if not math.isnan(value) else (None,) * 6
+                    samples.append(kept)
                     for column, stat in zip(columns, stats, strict=True):
                         column.append(stat)
                 results[name] = [values, meta["params"], meta["version"], date + 1000, 1.0, *columns]
+                if any(kept is not None for kept in samples):
+                    results[name].append(samples)
             document = {
                 "commit_hash": commit,
                 "env_name": _ENV_NAME,

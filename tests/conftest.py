@@ -17,7 +17,14 @@ PLANTED_TIME = PlantedStep(
     1.5,
     {"variant": "fused", "preset": "medium", "device": "cpu"},
 )
-"""Eval forward of `fused` 1.5× slower: a lower-is-better regression."""
+"""Eval forward of `fused` 1.5× slower: a lower-is-better regression, which the relative timing confirms."""
+PLANTED_TIME_EVIDENCE = PlantedStep(
+    CPU_MACHINE,
+    "bench_relative.RelativeCpuTime.track_eval_forward",
+    PLANTED_AT,
+    1.5,
+    {"variant": "fused", "preset": "medium", "device": "cpu"},
+)
 PLANTED_FLOPS = PlantedStep(
     CPU_MACHINE,
     "bench_efficiency.Efficiency.track_forward_flops",
@@ -26,6 +33,37 @@ PLANTED_FLOPS = PlantedStep(
     {"variant": "fast", "preset": "small"},
 )
 """Throughput of `fast` down to 0.6×: a higher-is-better regression (asv alone would call it an improvement)."""
+PLANTED_FLOPS_EVIDENCE = PlantedStep(
+    CPU_MACHINE,
+    "bench_instructions.Instructions.track_eval_forward",
+    PLANTED_AT,
+    1 / 0.6,
+    {"variant": "fast", "preset": "small"},
+)
+PLANTED_NOISE = PlantedStep(
+    CPU_MACHINE,
+    "bench_latency.Latency.time_train_step",
+    PLANTED_AT,
+    1.4,
+    {"variant": "reference", "preset": "medium", "device": "cpu"},
+)
+"""A 1.4× step in an absolute time that the instruction counts and relative timings contradict: within noise."""
+PLANTED_UNSUPPORTED = PlantedStep(
+    CPU_MACHINE,
+    "bench_latency.Latency.time_train_forward",
+    PLANTED_AT,
+    1.4,
+    {"variant": "reference", "preset": "small", "device": "cpu"},
+)
+"""A step in a pass that has no instruction count or relative timing: unconfirmed."""
+PLANTED = (
+    PLANTED_TIME,
+    PLANTED_TIME_EVIDENCE,
+    PLANTED_FLOPS,
+    PLANTED_FLOPS_EVIDENCE,
+    PLANTED_NOISE,
+    PLANTED_UNSUPPORTED,
+)
 PLANTED_UTILIZATION = PlantedStep(
     GPU_MACHINE, "bench_gpu.GPU.track_gpu_utilization", PLANTED_AT, 0.5, {"variant": "reference", "preset": "medium"}
 )
@@ -37,7 +75,7 @@ FAILED = (CPU_MACHINE, 2, "bench_latency.Latency.time_backward")
 def results_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """A results directory (8 commits, a CPU and a GPU machine) with the planted steps above; and its commits."""
     root = tmp_path_factory.mktemp("asv") / "results"
-    hashes = write_results_set(root, steps=[PLANTED_TIME, PLANTED_FLOPS, PLANTED_UTILIZATION], failed=[FAILED])
+    hashes = write_results_set(root, steps=[*PLANTED, PLANTED_UTILIZATION], failed=[FAILED])
     return root, hashes
 
 

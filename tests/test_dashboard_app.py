@@ -14,7 +14,14 @@ from streamlit.testing.v1 import AppTest
 
 from bncvl import dashboard as dashboard_cli
 from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE
-from tests.conftest import PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME, PLANTED_UTILIZATION
+from tests.conftest import (
+    PLANTED_AT,
+    PLANTED_FLOPS,
+    PLANTED_FLOPS_EVIDENCE,
+    PLANTED_TIME,
+    PLANTED_TIME_EVIDENCE,
+    PLANTED_UTILIZATION,
+)
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 GITHUB = "https://github.com/example/bncvl/commit/"
@@ -55,7 +62,7 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     hashes = results_set[1]
     assert app.title[0].value == "BNCVL performance"
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics == {"Machines": "2", "Commits covered": "8", "Benchmarks": "21"}
+    assert metrics == {"Machines": "2", "Commits covered": "8", "Benchmarks": "27"}
     machines = app.dataframe[0].value.set_index("machine")
     assert machines.loc[GPU_MACHINE, "gpu_model"] == "NVIDIA H100 80GB HBM3"
     assert machines.loc[GPU_MACHINE, "gpu_driver"] == "550.90.07"
@@ -65,8 +72,11 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     broken = app.dataframe[1].value
     assert list(broken["benchmark"]) == ["bench_latency.Latency.time_backward"]
     latest = app.dataframe[2].value
-    assert set(latest["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark}
+    evidence = {PLANTED_TIME_EVIDENCE.benchmark, PLANTED_FLOPS_EVIDENCE.benchmark}
+    assert set(latest["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark, *evidence}
     assert f"{hashes[PLANTED_AT - 1][:8]}..{hashes[PLANTED_AT][:8]}" in set(latest["commits"])
+    assert latest.set_index("benchmark").loc[PLANTED_TIME.benchmark, "evidence"].startswith("RelativeCpuTime")
+    assert "1 step(s) within noise" in app.caption[-1].value and "1 unconfirmed" in app.caption[-1].value
     assert "3 analysis run(s)" in app.markdown[-1].value
 
 
@@ -100,7 +110,13 @@ def test_regressions_lists_the_planted_steps_with_range_and_direction(
     app.multiselect(key="regressions_machine").set_value([]).run()
     app.multiselect(key="regressions_variant").set_value(["fused"]).run()
     app.multiselect(key="regressions_device").set_value(["cpu"]).run()
-    assert set(app.dataframe[0].value["benchmark"]) == {PLANTED_TIME.benchmark}
+    assert set(app.dataframe[0].value["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_TIME_EVIDENCE.benchmark}
+    app.multiselect(key="regressions_kind").set_value(["within noise"]).run()
+    assert app.dataframe[0].value.empty, "the within-noise step is the reference's, not fused's"
+    app.multiselect(key="regressions_variant").set_value([]).run()
+    noise = app.dataframe[0].value
+    assert list(noise["benchmark"]) == ["bench_latency.Latency.time_train_step"]
+    assert "Instructions.track_train_step x1.00" in noise["evidence"].iloc[0]
 
 
 def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest) -> None:

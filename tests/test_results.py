@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,17 @@ from asv.results import Results  # noqa: E402
 from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups  # noqa: E402
 from bncvl.results import commit_url, find_changes, fit_steps, load_results, results_fingerprint  # noqa: E402
 from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
-from tests.conftest import FAILED, PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME, PLANTED_UTILIZATION  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    FAILED,
+    PLANTED_AT,
+    PLANTED_FLOPS,
+    PLANTED_FLOPS_EVIDENCE,
+    PLANTED_NOISE,
+    PLANTED_TIME,
+    PLANTED_TIME_EVIDENCE,
+    PLANTED_UNSUPPORTED,
+    PLANTED_UTILIZATION,
+)
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
 COLUMNS += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]
@@ -210,7 +221,8 @@ def test_planted_steps_are_found_the_right_way_round(results_set: tuple[Path, li
     root, hashes = results_set
     changes = find_changes(load_results(root).points)
     regressions = changes[changes["kind"] == "regression"]
-    assert set(regressions["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark}
+    evidence = {PLANTED_TIME_EVIDENCE.benchmark, PLANTED_FLOPS_EVIDENCE.benchmark}
+    assert set(regressions["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark, *evidence}
     time_rows = regressions[regressions["benchmark"] == PLANTED_TIME.benchmark]
     assert list(time_rows["params"]) == ["variant=fused, preset=medium, device=cpu, dtype=float32"]
     row = time_rows.iloc[0]
@@ -230,11 +242,36 @@ def test_planted_steps_are_found_the_right_way_round(results_set: tuple[Path, li
     assert not (changes["kind"] == "improvement").any(), "1% noise makes no step"
 
 
+def test_steps_are_regressions_only_with_evidence(results_set: tuple[Path, list[str]]) -> None:
+    changes = find_changes(load_results(results_set[0]).points).set_index("benchmark")
+    time_step = changes.loc[[PLANTED_TIME.benchmark]].iloc[0]
+    assert time_step["kind"] == "regression"
+    assert re.fullmatch(
+        r"RelativeCpuTime\.track_eval_forward x1\.[45]\d*, p=0\.004 \(one-sided Mann-Whitney U on per-process "
+        r"values, 5\+5 processes\)",
+        time_step["evidence"],
+    ), "only the supporting evidence is named"
+    flops_step = changes.loc[[PLANTED_FLOPS.benchmark]].iloc[0]
+    assert flops_step["evidence"].startswith("Instructions.track_eval_forward x1.6"), flops_step["evidence"]
+    noise = changes.loc[[PLANTED_NOISE.benchmark]].iloc[0]
+    assert noise["kind"] == "within noise", "a 1.4x absolute step that the counts and ratios contradict"
+    assert "Instructions.track_train_step x1.00" in noise["evidence"]
+    assert "RelativeWallTime.track_train_step" in noise["evidence"]
+    unsupported = changes.loc[[PLANTED_UNSUPPORTED.benchmark]].iloc[0]
+    assert unsupported["kind"] == "unconfirmed"
+    assert unsupported["evidence"] == "no instruction count or relative timing at these commits"
+
+
 def test_a_speed_up_is_an_improvement(tmp_path: Path) -> None:
     step = PlantedStep(CPU_MACHINE, "bench_latency.Latency.time_train_step", 3, 0.5, {"variant": "reference"})
-    hashes = write_results_set(tmp_path, commits=6, machines=[CPU_MACHINE], presets=["small"], steps=[step])
+    counts = PlantedStep(
+        CPU_MACHINE, "bench_instructions.Instructions.track_train_step", 3, 0.5, {"variant": "reference"}
+    )
+    hashes = write_results_set(tmp_path, commits=6, machines=[CPU_MACHINE], presets=["small"], steps=[step, counts])
     changes = find_changes(load_results(tmp_path).points, include_informative=False)
     assert set(changes["kind"]) == {"improvement"}
+    assert set(changes["benchmark"]) == {step.benchmark, counts.benchmark}
+    changes = changes[changes["benchmark"] == step.benchmark]
     assert list(changes["commit_after"]) == [hashes[3]]
     assert changes["factor"].iloc[0] == pytest.approx(2.0, rel=0.05)
 

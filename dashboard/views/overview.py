@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.steps import UNCONFIRMED, WITHIN_NOISE
 from dashboard import data, widgets
+
+MIN_HISTORY = 2
+"""Commits per machine below which no step can be found."""
 
 # asv's machine keys and those `bncvl machine` adds (bncvl.machine.FACT_KEYS, not imported: it imports torch)
 MACHINE_COLUMNS = [
@@ -54,19 +58,35 @@ if widgets.require_results(results):
 
     st.subheader("Latest regressions")
     changes = data.changes()
+    history = results.points.groupby("machine", observed=True)["commit_hash"].nunique()
     regressions = changes[changes["kind"] == "regression"].head(10)
-    if regressions.empty:
-        st.success("No regression detected by asv's step detection.")
+    noise = int((changes["kind"] == WITHIN_NOISE).sum())
+    unconfirmed = int((changes["kind"] == UNCONFIRMED).sum())
+    if history.max() < MIN_HISTORY:
+        st.info(
+            f"Too little history to call anything: at most {history.max()} commit(s) per machine, and a step "
+            f"needs a commit on each side of it. Benchmark more commits (`bncvl pipeline --commits {MIN_HISTORY + 1}`)."
+        )
+    elif regressions.empty:
+        st.success("No regression: no step that instruction counts or relative timings confirm.")
     else:
         shown = regressions.assign(
             commits=regressions["commit_before"].str[:8] + ".." + regressions["commit_after"].str[:8]
         )
         st.dataframe(
-            shown[["machine", "benchmark", "params", "commits", "date", "factor"]],
+            shown[["machine", "benchmark", "params", "commits", "date", "factor", "evidence"]],
             hide_index=True,
-            column_config={"factor": st.column_config.NumberColumn("× worse", format="%.2f")},
+            column_config={
+                "factor": st.column_config.NumberColumn("× worse", format="%.2f"),
+                "evidence": st.column_config.TextColumn("confirmed by"),
+            },
         )
-        st.page_link("views/regressions.py", label="All regressions →")
+    st.caption(
+        f"{noise} step(s) within noise (instruction counts and relative timings contradict them) and "
+        f"{unconfirmed} unconfirmed (low confidence: no count or timing to test, or fewer than 5 processes "
+        "per commit) are not called regressions."
+    )
+    st.page_link("views/regressions.py", label="All steps →")
 
 runs = data.runs()
 st.subheader("Quantization runs")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from bncvl.results import commit_url
+from bncvl.steps import UNCONFIRMED, WITHIN_NOISE
 from dashboard import data, widgets
 
 st.title("Regressions")
 st.caption(
-    "Steps found by `asv.step_detect` per machine, benchmark and parameter set. Time, bytes, energy and error are "
-    "lower-is-better; accuracy and throughput higher-is-better; utilisation, clocks and power are informative only."
+    "Steps found by `asv.step_detect` per machine, benchmark and parameter set. Time, bytes, energy, error, "
+    "instruction counts and relative timings are lower-is-better; accuracy and throughput higher-is-better; "
+    "utilisation, clocks and power are informative only. A step is a regression or an improvement only when "
+    "the instruction counts or the per-process relative timings at the same commits confirm it (bytes are exact); "
+    "otherwise it is *within noise* (they contradict it) or *unconfirmed* (nothing to test it with)."
 )
 results = data.results()
 if widgets.require_results(results):
@@ -26,10 +30,11 @@ if widgets.require_results(results):
         devices = widgets.filter_multiselect("Device", changes, "device", "regressions_device")
     kinds = st.multiselect(
         "Show",
-        ["regression", "improvement", "change"],
+        ["regression", "improvement", WITHIN_NOISE, UNCONFIRMED, "change"],
         default=["regression"],
         key="regressions_kind",
-        help="change: a step in an informative metric (utilisation, clock, power)",
+        help="change: a step in an informative metric (utilisation, clock, power); within noise: contradicted by "
+        "instruction counts or relative timings; unconfirmed: nothing measured at those commits can test it",
     )
     shown = changes[changes["kind"].isin(kinds)]
     for column, chosen in (
@@ -50,7 +55,7 @@ if widgets.require_results(results):
         )
     st.write(f"{len(shown)} step(s) shown of {len(changes)} found.")
     ordered = ["machine", "benchmark", "params", "direction", "kind", "commits", "date", "value_before"]
-    ordered += ["value_after", "factor", "unit"] + (["link"] if base_url else [])
+    ordered += ["value_after", "factor", "unit", "evidence"] + (["link"] if base_url else [])
     st.dataframe(
         shown[ordered],
         hide_index=True,
