@@ -22,7 +22,8 @@ from tests import planted
 pytestmark = pytest.mark.slow
 
 TINY = r"\('reference', 'tiny', 'cpu', 'float32'\)$"
-FORWARD_TIMES = rf"\.time_(eval|train)_forward{TINY}"
+COUNTS = rf"Instructions\.track_(eval_forward|train_step){TINY}"
+RELATIVE_EVAL = rf"Relative(Wall|Cpu)Time\.track_eval_forward{TINY}"
 SAVED_BYTES = rf"\.track_saved_activation_bytes{TINY}"
 
 
@@ -55,9 +56,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     base = planted.make_repo(path)
     heads = {
         "same-code": planted.commit_on(path, base, "same-code", planted.same_code),
-        # 1000 extra passes over the tiny preset's output (~8 µs each): ~10x the forward's ~0.7 ms of CPU,
-        # so a burst of load from other processes on a shared runner cannot hide it.
-        "slower": planted.commit_on(path, base, "slower", planted.extra_passes(1000)),
+        # Four extra elementwise passes over the tiny output: about +10% of the forward's time.
+        "more-work": planted.commit_on(path, base, "more-work", planted.extra_passes(4)),
+        # A 1 ms sleep per forward: a wait, wall time only.
+        "waits": planted.commit_on(path, base, "waits", planted.sleep_per_call(0.001)),
         "hungrier": planted.commit_on(path, base, "hungrier", planted.extra_activation),
         "unbuildable": planted.commit_on(path, base, "unbuildable", planted.unbuildable),
     }
@@ -81,25 +83,36 @@ def check(repo: Repo, head: str, *bench: str) -> Check:
 
 
 def test_same_code_at_two_commits_is_no_regression(repo: Repo) -> None:
-    result = check(repo, "same-code", FORWARD_TIMES, SAVED_BYTES)
+    result = check(repo, "same-code", COUNTS, RELATIVE_EVAL, SAVED_BYTES)
     assert result.exit_code == 0, result.stdout[-3000:] + result.stderr
     assert "## bncvl check: ✅" in result.report
     assert result.section("Worsened").strip().startswith("0)\n\nNone.")
     assert result.section("Newly failing").strip().startswith("0)\n\nNone.")
-    assert "3 benchmarks:" in result.report  # both forward times and the bytes were compared
+    assert "5 benchmarks:" in result.report  # two counts, two relative timings and the bytes were compared
+    assert "5+5 processes" in result.report, "relative timings are tested on five processes per commit"
     assert "### Machine `" in result.report and "torch_version" in result.report
 
 
-def test_a_slower_forward_fails_the_check_and_names_the_forward_benchmarks(repo: Repo) -> None:
-    result = check(repo, "slower", FORWARD_TIMES)
+def test_more_work_fails_the_check_on_the_instruction_counts(repo: Repo) -> None:
+    result = check(repo, "more-work", COUNTS)
     assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
     worsened = result.section("Worsened")
     assert worsened.startswith("2)"), result.report
-    assert "time_eval_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
-    assert "time_train_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
-    assert "Mann-Whitney U" in worsened
-    assert result.report == (repo.path.parent / "out-slower" / "report.md").read_text()
+    assert "Instructions.track_eval_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "Instructions.track_train_step('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "single measurement (factor only)" in worsened
+    assert result.report == (repo.path.parent / "out-more-work" / "report.md").read_text()
     assert result.report in result.stdout
+
+
+def test_a_wait_fails_the_check_on_wall_time_only(repo: Repo) -> None:
+    result = check(repo, "waits", RELATIVE_EVAL)
+    assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
+    worsened = result.section("Worsened")
+    assert worsened.startswith("1)"), result.report
+    assert "RelativeWallTime.track_eval_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
+    assert "one-sided Mann-Whitney U on per-process values, 5+5 processes" in worsened
+    assert "RelativeCpuTime" not in worsened, "a sleep costs no CPU time"
 
 
 def test_an_extra_saved_activation_fails_the_check_on_the_bytes_benchmark(repo: Repo) -> None:
