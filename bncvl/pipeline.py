@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,8 @@ __all__ = [
 DEFAULT_COMMITS = 2
 DEFAULT_RUN_NAME = "default"
 DEFAULT_BENCHMARKS = (
-    # The suite's quick subset: every variant's latency and memory on the tiny preset, CPU, float32.
+    # The suite's quick subset: every variant's latency, instruction counts, relative timings and memory on the
+    # tiny preset, CPU, float32.
     "'tiny', 'cpu', 'float32'",
     # Weight storage and the quantization tracks, so every dashboard page has data.
     "WeightStorage",
@@ -124,6 +126,12 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     print(f"machine {machine!r}")
 
     _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'quick'})")
+    if shutil.which("valgrind") is None:
+        print(
+            "bncvl pipeline: valgrind is not installed, so instruction counts are skipped and the dashboard can "
+            "confirm no step with them; install Debian's valgrind package (apt-get install valgrind)",
+            file=sys.stderr,
+        )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
         hashfile.write("\n".join(commits) + "\n")
     try:
