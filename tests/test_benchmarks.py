@@ -20,7 +20,15 @@ import pytest
 import torch
 from asv_runner.discovery import disc_benchmarks, get_benchmark_from_name
 
-from benchmarks import bench_efficiency, bench_gpu, bench_latency, bench_memory, common
+from benchmarks import (
+    bench_efficiency,
+    bench_gpu,
+    bench_instructions,
+    bench_latency,
+    bench_memory,
+    bench_relative,
+    common,
+)
 from bncvl import variants
 from bncvl.presets import PRESETS, Shape
 from bncvl.quantize import packed_storage_bytes
@@ -33,6 +41,9 @@ CLASSES = [
     bench_memory.WeightStorage,
     bench_gpu.GPU,
     bench_efficiency.Efficiency,
+    bench_instructions.Instructions,
+    bench_relative.RelativeWallTime,
+    bench_relative.RelativeCpuTime,
 ]
 UNITS = {
     "track_peak_forward_bytes": "bytes",
@@ -48,6 +59,7 @@ UNITS = {
     "track_forward_flops": "FLOP/s",
     "track_forward_bytes_per_s": "bytes/s",
 }
+EVIDENCE_UNITS = {"Instructions": "instructions", "RelativeWallTime": "time ratio", "RelativeCpuTime": "time ratio"}
 ONE_SAMPLE = {"number": 1, "repeat": 1, "warmup_time": 0, "rounds": 1}
 TINY_CPU = ("tiny", "cpu", "float32")
 NO_GPU_ONLY = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without a GPU")
@@ -68,8 +80,9 @@ def test_discovery_finds_every_method_with_its_unit() -> None:
     }
     assert expected <= set(found), sorted(expected - set(found))
     for name in expected:
-        method = name.rsplit(".", 1)[-1]
-        assert found[name].unit == ("seconds" if method.startswith("time_") else UNITS[method]), name
+        cls_name, method = name.split(".")[1:]
+        unit = EVIDENCE_UNITS.get(cls_name) or ("seconds" if method.startswith("time_") else UNITS[method])
+        assert found[name].unit == unit, name
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
