@@ -372,6 +372,8 @@ def small_multiples(
     if x_categories is not None:
         axis.update(type="category", categoryorder="array", categoryarray=x_categories)
     figure.update_xaxes(**axis)
+    # plain decimals: plotly's default SI suffixes read "300µ" for a fraction of 0.0003
+    figure.update_yaxes(tickformat="~g")
     figure.update_layout(title=title, height=320 * rows, legend={"orientation": "h", "y": -0.08})
     return figure
 

@@ -102,3 +102,4 @@ def test_small_multiples_on_commits_draws_categories_in_commit_order() -> None:
     (trace,) = figure.data
     assert list(trace.x) == order and list(trace.y) == [1.0, 2.0, 3.0]
     assert figure.layout.xaxis.type == "category" and list(figure.layout.xaxis.categoryarray) == order
+    assert figure.layout.yaxis.tickformat == "~g", "0.0003, not plotly's 300µ"
