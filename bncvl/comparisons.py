@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bncvl.directions import Direction, direction
+from bncvl.presets import PRESETS
 
 __all__ = [
     "BASELINE_VARIANT",
@@ -17,6 +18,7 @@ __all__ = [
     "device_comparison",
     "latest_common_commit",
     "latest_values",
+    "measured_options",
     "variant_speedups",
 ]
 
@@ -46,6 +48,45 @@ def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | Non
     if common.empty:
         return None
     return str(common["order"].idxmax())
+
+
+def measured_options(rows: pd.DataFrame, column: str, preferred: str | None = None) -> tuple[list[str], int]:
+    """The values of parameter ``column`` worth offering in a picker, and the index of the one to show first.
+
+    A page should open on data: after ``make run`` only the tiny preset is
+    measured, so a page that preferred ``medium`` showed nothing.
+
+    Args:
+        rows: rows of :attr:`bncvl.results.ResultsSet.points` (any benchmarks).
+        column: a parameter column, e.g. ``"preset"``.
+        preferred: the value to show first when it has a measured value.
+
+    Returns:
+        The values with at least one successful row (every value when none
+        has one), presets in :data:`bncvl.presets.PRESETS` order, others
+        sorted; and the index of ``preferred`` if measured, else of the value
+        with the most successful rows. ``([], 0)`` when the column is absent
+        or empty.
+
+    >>> rows = pd.DataFrame({"preset": ["tiny", "medium"], "status": ["ok", "skipped"]})
+    >>> measured_options(rows, "preset", preferred="medium")
+    (['tiny'], 0)
+    """
+    if column not in rows:
+        return [], 0
+    values = rows[column].astype("string")
+    counts = values[(rows["status"] == "ok").to_numpy()].value_counts()
+    options = [str(v) for v in counts.index] or [str(v) for v in values.dropna().unique()]
+    if not options:
+        return [], 0
+    rank = {name: index for index, name in enumerate(PRESETS)} if column == "preset" else {}
+    options.sort(key=lambda value: (rank.get(value, len(rank)), value))
+    if preferred in counts.index:
+        return options, options.index(preferred)
+    if counts.empty:
+        return options, 0
+    most = max(options, key=lambda value: (counts.get(value, 0), -options.index(value)))
+    return options, options.index(most)
 
 
 def latest_values(points: pd.DataFrame) -> pd.DataFrame:

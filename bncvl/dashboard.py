@@ -2,8 +2,8 @@
 
 The directories come from ``--results-dir`` (repeatable) / ``--runs-dir``,
 else from ``BNCVL_RESULTS_DIR`` (several joined by ``os.pathsep``) /
-``BNCVL_RUNS_DIR``, else from ``asv.conf.json``'s ``results_dir``, plus the
-committed ``examples/results`` when present, and ``runs/`` beside it. The
+``BNCVL_RUNS_DIR``, else from ``asv.conf.json``'s ``results_dir``, plus
+``examples/results`` when such a directory exists, and ``runs/`` beside it. The
 server binds 127.0.0.1 unless told otherwise: the dashboard has no
 authentication.
 """
@@ -27,7 +27,8 @@ DEFAULT_RESULTS_DIR = ".asv/results"
 """asv's results directory in this project when asv.conf.json does not say otherwise."""
 DEFAULT_RUNS_DIR = "runs"
 EXAMPLE_RESULTS_DIR = "examples/results"
-"""Results committed to the repository (e.g. from a GPU host), shown beside your own by default."""
+"""Where results copied from another machine (e.g. a GPU host) may be kept; read beside your own when the
+directory exists. The repository ships none."""
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,7 @@ def write_results_set(
     dtypes: Sequence[str] = ("float32",),
     steps: Sequence[PlantedStep] = (),
     failed: Sequence[tuple[str, int, str]] = (),
+    measured_presets: Sequence[str] | None = None,
     noise: float = 0.01,
     seed: int = 0,
 ) -> list[str]:
@@ -238,6 +239,8 @@ def write_results_set(
         variants, presets, devices, dtypes: the layer benchmarks' parameter values.
         steps: planted steps.
         failed: (machine, commit index, benchmark) whose whole result is ``null`` (asv: failed).
+        measured_presets: the presets that get values (default: all); the others stay in the
+            params with NaN values (asv: skipped), as ``bncvl pipeline``'s quick subset leaves them.
         noise: relative standard deviation of the seeded multiplicative noise.
         seed: seeds the noise and the commit hashes.
 
@@ -277,6 +280,8 @@ def write_results_set(
                 for combo_values in itertools.product(*meta["params"]):
                     combo = {k: v.strip("'") for k, v in zip(meta["param_names"], combo_values, strict=True)}
                     value = _model_value(name, bases[name], meta["unit"], combo, machine)
+                    if measured_presets is not None and combo.get("preset") not in (None, *measured_presets):
+                        value = math.nan
                     for step in steps:
                         selected = all(combo.get(k) == v for k, v in step.params.items())
                         if step.machine == machine and step.benchmark == name and selected and index >= step.at_commit:

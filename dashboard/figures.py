@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -10,7 +13,79 @@ from plotly.subplots import make_subplots
 
 from bncvl.results import fit_steps
 
-__all__ = ["bar_figure", "histogram_figure", "line_figure", "small_multiples", "trend_figure"]
+__all__ = [
+    "ReaderUnit",
+    "bar_figure",
+    "commit_axis",
+    "histogram_figure",
+    "line_figure",
+    "reader_unit",
+    "small_multiples",
+    "trend_figure",
+]
+
+# asv unit -> (what the axis measures, [(size of one display unit in the asv unit, its name)], largest first)
+_SCALES: dict[str, tuple[str, tuple[tuple[float, str], ...]]] = {
+    "seconds": ("time", ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))),
+    "bytes": ("size", ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B"))),
+    "bytes/s": ("throughput", ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s"), (1.0, "B/s"))),
+    "FLOP/s": ("throughput", ((1e12, "TFLOP/s"), (1e9, "GFLOP/s"), (1e6, "MFLOP/s"), (1.0, "FLOP/s"))),
+    "J": ("energy", ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"))),
+}
+# Decimal prefixes, as asv prints bytes (asv.util.human_value: 12.3M, 4.62k).
+
+
+@dataclass(frozen=True)
+class ReaderUnit:
+    """How to show values of one asv unit on an axis: divide by ``scale``, name the axis ``title``.
+
+    >>> reader_unit("seconds", [0.0021, 0.0019]).title
+    'time (ms)'
+    """
+
+    scale: float
+    symbol: str
+    title: str
+
+    def apply(self, values: pd.Series) -> pd.Series:
+        return values / self.scale
+
+
+def reader_unit(unit: str | None, values: Iterable[float] = ()) -> ReaderUnit:
+    """The display unit for ``values`` measured in asv's ``unit``: the largest unit in which their median is >= 1.
+
+    Seconds become s, ms, µs or ns; bytes B, kB, MB or GB (decimal, as asv prints them); bytes/s and FLOP/s
+    likewise; joules J, mJ or µJ. Any other unit (%, W, MHz, fraction, …) is kept as it is, unscaled.
+
+    Args:
+        unit: the benchmark's asv unit (``benchmarks.json``), or None if unknown.
+        values: the values the axis will show (NaN ignored).
+
+    Returns:
+        Scale, unit symbol and axis title, e.g. ``ReaderUnit(1e-3, "ms", "time (ms)")``.
+    """
+    if unit not in _SCALES:
+        return ReaderUnit(1.0, unit or "", unit or "value")
+    quantity, steps = _SCALES[unit]
+    finite = sorted(abs(float(v)) for v in values if v is not None and math.isfinite(float(v)))
+    typical = finite[len(finite) // 2] if finite else 0.0
+    scale, symbol = next(((size, name) for size, name in steps if typical >= size), steps[-1])
+    return ReaderUnit(scale, symbol, f"{quantity} ({symbol})")
+
+
+def commit_axis(table: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Commit labels (short hash) for the rows of ``table``, and every label once, oldest first.
+
+    Plotly then draws the commits as categories in that order: one tick per commit, labelled by its hash,
+    never a fractional position.
+
+    Args:
+        table: rows with ``commit_hash`` and ``order`` (:attr:`bncvl.results.ResultsSet.points`).
+    """
+    labels = table["commit_hash"].astype(str).str[:8]
+    ordered = pd.DataFrame({"label": labels, "order": table["order"]}).sort_values("order")
+    return labels, list(dict.fromkeys(ordered["label"]))
+
 
 _PALETTE = (
     "#1f77b4",
@@ -48,30 +123,42 @@ def trend_figure(
         points: rows of :attr:`ResultsSet.points`, one or more series.
         changes: rows of :func:`bncvl.results.find_changes` for the same
             series; each gets a marker at its first commit at the new level.
-        x_axis: ``"order"`` (commit position) or ``"date"``.
+        x_axis: ``"order"`` (one category per commit, labelled by its short
+            hash, oldest first) or ``"date"`` (the commit date).
         log_y: logarithmic y axis.
-        unit: the y axis title.
+        unit: the benchmark's asv unit; values are shown in a unit chosen by
+            :func:`reader_unit` (e.g. ms for seconds), named in the y axis title.
         title: the figure title.
 
     Returns:
-        The figure; hover shows commit hash, date and value.
+        The figure; hover shows commit hash, date and value with its unit.
     """
     figure = go.Figure()
+    shown = reader_unit(unit, points.loc[points["status"] == "ok", "value"] if "status" in points else points["value"])
+    labels, categories = commit_axis(points) if not points.empty else (pd.Series(dtype=str), [])
+    points = points.assign(_label=labels)
     for number, ((machine, params), series) in enumerate(points.groupby(["machine", "params"], observed=True)):
         series = series.sort_values("order")
         color = _PALETTE[number % len(_PALETTE)]
         name = f"{machine} {params}".strip()
-        x = series["date"] if x_axis == "date" else series["order"]
+        x = series["date"] if x_axis == "date" else series["_label"]
         hashes = series["commit_hash"].astype(str).str[:8]
         hover = list(zip(hashes, series["date"].dt.strftime("%Y-%m-%d %H:%M"), strict=True))
         if series["q_25"].notna().any():
             figure.add_trace(
-                go.Scatter(x=x, y=series["q_75"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
+                go.Scatter(
+                    x=x,
+                    y=shown.apply(series["q_75"]),
+                    mode="lines",
+                    line={"width": 0},
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
             )
             figure.add_trace(
                 go.Scatter(
                     x=x,
-                    y=series["q_25"],
+                    y=shown.apply(series["q_25"]),
                     mode="lines",
                     line={"width": 0},
                     fill="tonexty",
@@ -84,12 +171,16 @@ def trend_figure(
         figure.add_trace(
             go.Scatter(
                 x=x,
-                y=series["value"],
+                y=shown.apply(series["value"]),
                 mode="lines+markers",
                 name=name,
                 line={"color": color},
                 customdata=hover,
-                hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{y:.4g}<extra>" + name + "</extra>",
+                hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{y:.4g} "
+                + shown.symbol
+                + "<extra>"
+                + name
+                + "</extra>",
             )
         )
         steps = fit_steps(series["value"], series["weight"])
@@ -98,7 +189,7 @@ def trend_figure(
             positions = list(x)
             for step in steps:
                 xs += [positions[step.start], positions[step.stop - 1], None]
-                ys += [step.value, step.value, None]
+                ys += [step.value / shown.scale, step.value / shown.scale, None]
             figure.add_trace(
                 go.Scatter(
                     x=xs,
@@ -117,8 +208,8 @@ def trend_figure(
                 row = at.loc[change["commit_after"]]
                 figure.add_trace(
                     go.Scatter(
-                        x=[row["date"] if x_axis == "date" else row["order"]],
-                        y=[row["value"]],
+                        x=[row["date"] if x_axis == "date" else row["_label"]],
+                        y=[row["value"] / shown.scale],
                         mode="markers",
                         marker={
                             "symbol": "x",
@@ -130,10 +221,19 @@ def trend_figure(
                         f"{str(change['commit_before'])[:8]}..{str(change['commit_after'])[:8]}<extra></extra>",
                     )
                 )
+    if x_axis == "date":
+        xaxis = {"title": {"text": "commit date"}, "type": "date"}
+    else:
+        xaxis = {
+            "title": {"text": "commit (oldest first)"},
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": categories,
+        }
     figure.update_layout(
         title=title,
-        xaxis_title="commit (oldest first)" if x_axis == "order" else "commit date",
-        yaxis_title=unit or "value",
+        xaxis=xaxis,
+        yaxis_title=shown.title,
         yaxis_type="log" if log_y else "linear",
         hovermode="closest",
         legend={"orientation": "h", "y": -0.25},
@@ -142,28 +242,73 @@ def trend_figure(
 
 
 def bar_figure(
-    table: pd.DataFrame, x: str, y: str, color: str | None = None, title: str | None = None, log_y: bool = False
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str | None = None,
+    title: str | None = None,
+    log_y: bool = False,
+    unit: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> go.Figure:
-    """Grouped bars of ``y`` per ``x``, one group member per ``color`` value."""
+    """Grouped bars of ``y`` per ``x``, one group member per ``color`` value.
+
+    Args:
+        unit: the asv unit of ``y``; the bars are shown in :func:`reader_unit`'s unit (e.g. kB for bytes).
+        x_title: the x axis title (default: ``x``).
+        y_title: the y axis title (default: the reader unit's title, or ``y`` without a unit).
+    """
+    shown = reader_unit(unit, table[y]) if unit else ReaderUnit(1.0, "", y)
     figure = go.Figure()
     groups = table.groupby(color, observed=True) if color else [("", table)]
     for number, (name, group) in enumerate(groups):
         label = name[0] if isinstance(name, tuple) else name
         figure.add_trace(
-            go.Bar(x=group[x].astype(str), y=group[y], name=str(label), marker_color=_PALETTE[number % len(_PALETTE)])
+            go.Bar(
+                x=group[x].astype(str),
+                y=shown.apply(group[y]),
+                name=str(label),
+                marker_color=_PALETTE[number % len(_PALETTE)],
+                hovertemplate="%{x}: %{y:.4g} " + shown.symbol + "<extra>" + str(label) + "</extra>",
+            )
         )
     figure.update_layout(
-        title=title, barmode="group", xaxis_title=x, yaxis_title=y, yaxis_type="log" if log_y else "linear"
+        title=title,
+        barmode="group",
+        xaxis_title=x_title or x,
+        yaxis_title=y_title or shown.title,
+        yaxis_type="log" if log_y else "linear",
     )
     return figure
 
 
-def line_figure(table: pd.DataFrame, x: str, y: str, color: str, title: str | None = None) -> go.Figure:
-    """One line of ``y`` against ``x`` per ``color`` value (missing values leave gaps)."""
+def line_figure(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    y_format: str | None = None,
+) -> go.Figure:
+    """One line of ``y`` against ``x`` per ``color`` value (missing values leave gaps).
+
+    Args:
+        x_title, y_title: the axis titles (default: the column names).
+        y_format: a d3 tick format for the y axis, e.g. ``".0%"`` for fractions shown as percentages.
+    """
     figure = go.Figure()
     for number, (name, group) in enumerate(table.groupby(color, observed=True, sort=True)):
         figure.add_trace(_line_trace(group, x, y, name, number))
-    figure.update_layout(title=title, xaxis_title=x, yaxis_title=y, legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(
+        title=title,
+        xaxis_title=x_title or x,
+        yaxis_title=y_title or y,
+        yaxis_tickformat=y_format,
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
@@ -182,32 +327,70 @@ def _line_trace(group: pd.DataFrame, x: str, y: str, name: object, number: int, 
 
 
 def small_multiples(
-    table: pd.DataFrame, x: str, panels: list[tuple[str, str]], color: str, columns: int = 2, title: str | None = None
+    table: pd.DataFrame,
+    x: str,
+    panels: list[tuple[str, str]],
+    color: str,
+    columns: int = 2,
+    title: str | None = None,
+    x_title: str | None = None,
+    x_categories: list[str] | None = None,
 ) -> go.Figure:
     """One panel per ``(column, panel title)`` in ``panels``, each with a line of that column against ``x`` per
-    ``color`` value; one figure, so a page with many curves stays quick to draw."""
+    ``color`` value; one figure, so a page with many curves stays quick to draw.
+
+    Args:
+        x_title: the title of every panel's x axis (default: ``x``); each panel's title names its y.
+        x_categories: when given, ``x`` holds these labels (e.g. short commit hashes), drawn as categories in
+            this order, one tick each; otherwise ``x`` is numeric and lines follow its sorted values.
+    """
     rows = max(1, -(-len(panels) // columns))
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[t for _, t in panels], vertical_spacing=0.12)
     groups = list(table.groupby(color, observed=True, sort=True))
+    if x_categories is not None:
+        position = {label: index for index, label in enumerate(x_categories)}
+        groups = [(name, group.iloc[group[x].map(position).argsort()]) for name, group in groups]
     for number, (column, _title) in enumerate(panels):
         row, col = divmod(number, columns)
         for index, (name, group) in enumerate(groups):
             label = str(name[0] if isinstance(name, tuple) else name)
-            figure.add_trace(
-                _line_trace(group, x, column, name, index, legendgroup=label, showlegend=number == 0),
-                row=row + 1,
-                col=col + 1,
+            trace = (
+                go.Scatter(
+                    x=group[x],
+                    y=group[column],
+                    mode="lines+markers",
+                    name=label,
+                    line={"color": _PALETTE[index % len(_PALETTE)]},
+                    legendgroup=label,
+                    showlegend=number == 0,
+                )
+                if x_categories is not None
+                else _line_trace(group, x, column, name, index, legendgroup=label, showlegend=number == 0)
             )
+            figure.add_trace(trace, row=row + 1, col=col + 1)
+    axis = {"title_text": x_title or x}
+    if x_categories is not None:
+        axis.update(type="category", categoryorder="array", categoryarray=x_categories)
+    figure.update_xaxes(**axis)
+    # plain decimals: plotly's default SI suffixes read "300µ" for a fraction of 0.0003
+    figure.update_yaxes(tickformat="~g")
     figure.update_layout(title=title, height=320 * rows, legend={"orientation": "h", "y": -0.08})
     return figure
 
 
-def histogram_figure(edges: list[float], counts: list[int], threshold: float | None, title: str | None) -> go.Figure:
+def histogram_figure(
+    edges: list[float],
+    counts: list[int],
+    threshold: float | None,
+    title: str | None,
+    x_title: str = "value",
+    y_title: str = "count",
+) -> go.Figure:
     """A histogram from its bin edges and counts, with the binarisation threshold as a vertical line."""
     centers = [(left + right) / 2 for left, right in itertools.pairwise(edges)]
     widths = [right - left for left, right in itertools.pairwise(edges)]
     figure = go.Figure(go.Bar(x=centers, y=counts, width=widths, name="count", marker_color=_PALETTE[0]))
     if threshold is not None:
         figure.add_vline(x=threshold, line_dash="dash", line_color="#d62728", annotation_text="threshold")
-    figure.update_layout(title=title, xaxis_title="value", yaxis_title="count", bargap=0)
+    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, bargap=0)
     return figure

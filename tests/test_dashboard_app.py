@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("streamlit", reason="needs the dashboard extra")
@@ -13,7 +15,7 @@ pytest.importorskip("streamlit", reason="needs the dashboard extra")
 from streamlit.testing.v1 import AppTest
 
 from bncvl import dashboard as dashboard_cli
-from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE
+from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, write_results_set, write_run
 from tests.conftest import (
     PLANTED_AT,
     PLANTED_FLOPS,
@@ -50,6 +52,14 @@ def open_page(app: AppTest, page: str) -> AppTest:
 
 def chart_specs(app: AppTest) -> list[dict]:
     return [json.loads(element.proto.spec) for element in app.get("plotly_chart")]
+
+
+def values(trace: dict, axis: str) -> list:
+    """A trace's ``x`` or ``y`` as a list (plotly sends numbers as a base64 typed array)."""
+    data = trace[axis]
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
 
 
 def trace_names(spec: dict) -> list[str]:
@@ -119,7 +129,8 @@ def test_regressions_lists_the_planted_steps_with_range_and_direction(
     assert "Instructions.track_train_step x1.00" in noise["evidence"].iloc[0]
 
 
-def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest) -> None:
+def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
+    hashes = results_set[1]
     open_page(app, "trends")
     assert app.selectbox(key="trends_benchmark").value == "bench_latency.Latency.time_eval_forward"
     app.multiselect(key="trends_machines").set_value([CPU_MACHINE])
@@ -133,12 +144,20 @@ def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest) -> None:
     assert any(name.startswith("regression ×1.5") for name in names)
     line = next(trace for trace in spec["data"] if trace.get("name") == series)
     assert "%{customdata[0]}" in line["hovertemplate"] and "%{customdata[1]}" in line["hovertemplate"]
-    assert spec["layout"]["xaxis"]["title"]["text"] == "commit (oldest first)"
+    xaxis = spec["layout"]["xaxis"]
+    assert xaxis["title"]["text"] == "commit (oldest first)"
+    # one category per commit, labelled by its short hash, oldest first: never a fractional position
+    assert xaxis["type"] == "category" and xaxis["categoryarray"] == [h[:8] for h in hashes]
+    assert values(line, "x") == [h[:8] for h in hashes]
+    # seconds shown in ms (the fused medium eval forward is about 1.25 ms, 1.9 ms after the planted step)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "time (ms)"
+    assert 1.0 < values(line, "y")[0] < 1.5 and line["hovertemplate"].count(" ms<extra>") == 1
     app.toggle(key="trends_log").set_value(True)
     app.radio(key="trends_x").set_value("date").run()
     (spec,) = chart_specs(app)
     assert spec["layout"]["yaxis"]["type"] == "log"
     assert spec["layout"]["xaxis"]["title"]["text"] == "commit date"
+    assert spec["layout"]["xaxis"]["type"] == "date"
 
 
 def test_devices_compares_variants_and_gpu_against_cpu(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
@@ -152,7 +171,10 @@ def test_devices_compares_variants_and_gpu_against_cpu(app: AppTest, results_set
     gpu = app.dataframe[1].value.set_index("variant")
     assert gpu.loc["reference", "gpu_speedup"] == pytest.approx(25.0, rel=0.05)
     assert gpu.loc["reference", "cuda_machine"] == GPU_MACHINE
-    assert len(chart_specs(app)) == 1
+    (spec,) = chart_specs(app)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "variant"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "speed-up over reference (×, higher is better)"
+    assert app.selectbox(key="devices_preset").value == "medium", "the preferred preset, since it was measured"
 
 
 def test_memory_and_gpu_page_shows_bytes_storage_and_gpu(app: AppTest) -> None:
@@ -165,20 +187,30 @@ def test_memory_and_gpu_page_shows_bytes_storage_and_gpu(app: AppTest) -> None:
     assert storage["compression"].to_numpy() == pytest.approx(147456 / 4616, rel=0.05)
     assert set(gpu.reset_index()["machine"]) == {GPU_MACHINE}, "the CPU machine's GPU benchmarks are all skipped"
     assert gpu["gpu_utilization"].notna().all() and gpu["energy_per_forward"].notna().all()
-    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
-    assert titles == [
-        "peak_forward_bytes over commits",
-        "peak_forward_bytes across devices (bytes)",
-        "bytes at rest",
-        "gpu_utilization over commits",
-        "gpu_utilization across devices (%)",
+    specs = chart_specs(app)
+    axes = [(s["layout"]["title"]["text"], s["layout"]["yaxis"]["title"]["text"]) for s in specs]
+    assert axes == [
+        ("peak_forward_bytes over commits", "size (MB)"),
+        ("peak_forward_bytes across devices", "size (MB)"),
+        ("bytes at rest", "size (kB)"),
+        ("gpu_utilization over commits", "%"),
+        ("gpu_utilization across devices", "%"),
     ]
+    storage_bars = {trace["name"]: values(trace, "y") for trace in specs[2]["data"]}
+    # the table's bytes, drawn in kB
+    assert sorted(storage_bars["packed_weight_bytes"]) == pytest.approx(sorted(storage["packed_weight_bytes"] / 1e3))
+    assert specs[0]["layout"]["xaxis"]["type"] == "category"
+    assert (app.selectbox(key="memory_preset").value, app.selectbox(key="gpu_preset").value) == ("medium", "medium")
     app.radio(key="gpu_metric").set_value("bench_gpu.GPU.track_energy_per_forward").run()
-    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(app)]
-    assert titles[-2:] == ["energy_per_forward over commits", "energy_per_forward across devices (J)"]
+    specs = chart_specs(app)
+    axes = [(s["layout"]["title"]["text"], s["layout"]["yaxis"]["title"]["text"]) for s in specs]
+    assert axes[-2:] == [
+        ("energy_per_forward over commits", "energy (mJ)"),
+        ("energy_per_forward across devices", "energy (mJ)"),
+    ]
 
 
-def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest) -> None:
+def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
     open_page(app, "quantization")
     summary = app.dataframe[0].value.set_index("run")
     assert list(summary.index) == ["digits-seed0", "digits-seed1", "interrupted"]
@@ -206,11 +238,108 @@ def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest) -> None:
     histogram = specs["digits-seed0 conv1 latent_weight at step 29"]
     assert histogram["layout"]["shapes"][0]["type"] == "line", "the threshold is marked"
     tracks = [a["text"] for a in specs["by commit (oldest first)"]["layout"]["annotations"]]
-    assert {"track_test_error", "track_accuracy_gap", "track_dead_filters", "track_final_flip_ratio"} <= set(tracks)
+    assert {"track_test_error (fraction)", "track_dead_filters (filters)"} <= set(tracks)
+    commits = specs["by commit (oldest first)"]["layout"]["xaxis"]
+    assert commits["type"] == "category" and commits["categoryarray"] == [h[:8] for h in results_set[1]]
+    assert commits["title"]["text"] == "commit"
+    accuracy_axes = specs["test accuracy, BNCVL vs float"]["layout"]
+    assert (accuracy_axes["xaxis"]["title"]["text"], accuracy_axes["yaxis"]["title"]["text"]) == (
+        "optimizer step",
+        "test accuracy",
+    )
+    assert accuracy_axes["yaxis"]["tickformat"] == ".0%"
+    assert specs["conv1: binarisation while training"]["layout"]["xaxis"]["title"]["text"] == "optimizer step"
+    histogram_axes = specs["digits-seed0 conv1 latent_weight at step 29"]["layout"]
+    assert (histogram_axes["xaxis"]["title"]["text"], histogram_axes["yaxis"]["title"]["text"]) == (
+        "latent weight",
+        "weights",
+    )
     app.select_slider(key="quantization_hist_step").set_value(10).run()
     assert "digits-seed0 conv1 latent_weight at step 10" in [s["layout"]["title"]["text"] for s in chart_specs(app)]
     app.selectbox(key="quantization_layer").set_value("conv2").run()
     assert "conv2: binarisation while training" in [s["layout"]["title"]["text"] for s in chart_specs(app)]
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
+    """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured;
+    and one analysis run."""
+    root = tmp_path_factory.mktemp("quick")
+    variants = ("reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit")
+    hashes = write_results_set(
+        root / "results",
+        commits=2,
+        machines=[CPU_MACHINE],
+        variants=variants,
+        presets=("tiny", "small", "medium", "large"),
+        devices=("cpu", "cuda"),
+        measured_presets=["tiny"],
+    )
+    write_run(root / "runs", "default")
+    return root / "results", root / "runs", hashes
+
+
+@pytest.fixture
+def quick_app(quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(quick_results[0]))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(quick_results[1]))
+    test = AppTest.from_file(str(APP), default_timeout=120)
+    test.run()
+    assert not test.exception, [e.value for e in test.exception]
+    return test
+
+
+@pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])
+def test_after_a_first_make_run_no_page_is_empty(page: str, quick_app: AppTest) -> None:
+    open_page(quick_app, page)
+    empty_states = [block.value for block in quick_app.code if "asv run" in block.value or "analyze" in block.value]
+    assert empty_states == []
+    notes = " ".join(element.value for element in [*quick_app.info, *quick_app.warning])
+    assert "Pick at least one" not in notes and "No measured value" not in notes, notes
+    assert len(quick_app.dataframe) + len(chart_specs(quick_app)) >= 1, f"{page} shows neither a chart nor a table"
+    if page == "overview":
+        metrics = {metric.label: metric.value for metric in quick_app.metric}
+        assert (metrics["Machines"], metrics["Commits covered"]) == ("1", "2")
+    elif page != "regressions":
+        assert chart_specs(quick_app), f"{page} draws no chart"
+
+
+def test_devices_defaults_to_the_measured_tiny_preset(
+    quick_app: AppTest, quick_results: tuple[Path, Path, list[str]]
+) -> None:
+    open_page(quick_app, "devices")
+    preset = quick_app.selectbox(key="devices_preset")
+    assert (preset.value, preset.options) == ("tiny", ["tiny"]), "medium is in the params but was never measured"
+    assert quick_app.multiselect(key="devices_machines").value == [CPU_MACHINE]
+    assert f"Common commit: `{quick_results[2][-1][:8]}`" in quick_app.markdown[0].value
+    speedups = quick_app.dataframe[0].value.set_index("variant")
+    assert speedups.loc["fast", "speedup_vs_reference"] == pytest.approx(2.1, rel=0.05)
+    assert "half" not in speedups.index, "CUDA-only variants are skipped on the CPU"
+    (spec,) = chart_specs(quick_app)
+    assert len(values(spec["data"][0], "y")) == len(speedups)
+
+
+def test_memory_defaults_to_the_measured_tiny_preset(quick_app: AppTest) -> None:
+    open_page(quick_app, "memory_gpu")
+    assert quick_app.selectbox(key="memory_preset").value == "tiny"
+    memory = quick_app.dataframe[0].value.set_index("variant")
+    assert memory.loc["reference", "saved_activation_bytes"] == pytest.approx(1.2e7, rel=0.05)
+    assert memory.loc["fused", "peak_forward_bytes"] == pytest.approx(8.0e6 / 1.5, rel=0.05)
+    titles = [spec["layout"]["title"]["text"] for spec in chart_specs(quick_app)]
+    assert titles == ["peak_forward_bytes over commits", "peak_forward_bytes across devices", "bytes at rest"]
+    assert "No GPU measurements" in quick_app.info[0].value
+
+
+def test_trends_of_two_commits_labels_each_commit_once(
+    quick_app: AppTest, quick_results: tuple[Path, Path, list[str]]
+) -> None:
+    open_page(quick_app, "trends")
+    assert quick_app.multiselect(key="trends_param_preset").value == ["tiny"]
+    (spec,) = chart_specs(quick_app)
+    assert spec["layout"]["xaxis"]["categoryarray"] == [h[:8] for h in quick_results[2]]
+    line = next(trace for trace in spec["data"] if trace.get("mode") == "lines+markers")
+    assert values(line, "x") == [h[:8] for h in quick_results[2]]
 
 
 @pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])

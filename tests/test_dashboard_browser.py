@@ -1,11 +1,21 @@
-"""The dashboard served by `bncvl dashboard`'s command line, loaded page by page in headless Debian Chromium."""
+"""The dashboard served by `bncvl dashboard`'s command line, loaded page by page in headless Debian Chromium.
+
+Twice: on the synthetic results of ``tests/conftest.py`` (two machines, a GPU,
+planted regressions), and on what a newcomer gets: a real ``bncvl pipeline
+--no-serve`` in a fresh copy of the project (asv's virtualenv created,
+the quick subset benchmarked, the analysis trained), then ``bncvl dashboard``
+with its defaults, where no page may be empty.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +32,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from bncvl import dashboard as dashboard_cli  # noqa: E402
+from tests import planted  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,13 +56,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(results_set: tuple[Path, list[str]], runs_dir: Path) -> Iterator[str]:
-    """`streamlit run` as `bncvl dashboard` starts it, on a free port of 127.0.0.1; yields its URL."""
-    port = free_port()
-    dirs = dashboard_cli.DataDirs((results_set[0],), runs_dir, None)
-    command, environ = dashboard_cli.streamlit_command(dirs, port, "127.0.0.1")
-    process = subprocess.Popen(command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+@contextlib.contextmanager
+def serve(command: list[str], port: int, **popen: object) -> Iterator[str]:
+    """Run ``command`` (a server on ``port`` of 127.0.0.1) in a process group of its own; yield its URL once
+    Streamlit answers its health check, and stop the group afterwards."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **popen
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -61,21 +72,40 @@ def server(results_set: tuple[Path, list[str]], runs_dir: Path) -> Iterator[str]
                     break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 output = process.stdout.read().decode(errors="replace") if process.stdout else ""
                 pytest.fail(f"streamlit did not come up on {url}:\n{output}")
             time.sleep(0.5)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # `bncvl dashboard` and the streamlit it started
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server(results_set: tuple[Path, list[str]], runs_dir: Path) -> Iterator[str]:
+    """`streamlit run` as `bncvl dashboard` starts it, on a free port of 127.0.0.1; yields its URL."""
+    port = free_port()
+    dirs = dashboard_cli.DataDirs((results_set[0],), runs_dir, None)
+    command, environ = dashboard_cli.streamlit_command(dirs, port, "127.0.0.1")
+    with serve(command, port, env=environ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    """Debian's Chromium through Debian's chromedriver (given both paths, Selenium downloads nothing), on the app.
+    """Debian's Chromium on the synthetic results' dashboard."""
+    with chromium(server, tmp_path_factory) as driver:
+        yield driver
+
+
+@contextlib.contextmanager
+def chromium(url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Debian's Chromium through Debian's chromedriver (given both paths, Selenium downloads nothing), on ``url``.
 
     Pages are then opened from the sidebar, as a user does: a full reload per page would make the browser
     parse plotly.js again each time, which takes most of a minute on a busy 2-core machine.
@@ -100,9 +130,11 @@ def browser(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[w
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.get(server)
-    yield driver
-    driver.quit()
+    try:
+        driver.get(url)
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +143,9 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dashboard-screenshots")
 
 
-@pytest.mark.parametrize("page", list(PAGES))
-def test_page_renders_in_chromium(page: str, browser: webdriver.Chrome, screenshots: Path) -> None:
-    expected = PAGES[page]
+def open_page(browser: webdriver.Chrome, page: str, expected: tuple[str, ...], shot: Path) -> str:
+    """Click ``page`` in the sidebar, wait until it shows every text in ``expected`` and has stopped running;
+    keep a screenshot at ``shot`` (and in $BNCVL_ARTIFACTS); return the page's text."""
     WebDriverWait(browser, 60).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, NAV_LINK))
     (link,) = [a for a in browser.find_elements(By.CSS_SELECTOR, NAV_LINK) if a.text == page]
     link.click()
@@ -127,13 +159,21 @@ def test_page_renders_in_chromium(page: str, browser: webdriver.Chrome, screensh
     except TimeoutException:
         body = browser.find_element(By.TAG_NAME, "body").text
         pytest.fail(f"page {page!r} never showed {expected}; it shows:\n{body[:3000]}")
-    name = page.lower().replace(" & ", "_").replace(" ", "_")
-    shot = screenshots / f"{name}.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("BNCVL_ARTIFACTS"):
         Path(os.environ["BNCVL_ARTIFACTS"]).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(os.environ["BNCVL_ARTIFACTS"]) / shot.name)
     print(f"screenshot: {shot}")
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def file_name(page: str) -> str:
+    return page.lower().replace(" & ", "_").replace(" ", "_")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_in_chromium(page: str, browser: webdriver.Chrome, screenshots: Path) -> None:
+    open_page(browser, page, PAGES[page], screenshots / f"{file_name(page)}.png")
     errors = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"], [data-testid="stError"]')
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Traceback" not in body
@@ -144,3 +184,82 @@ def test_page_renders_in_chromium(page: str, browser: webdriver.Chrome, screensh
         assert errors == []
     if page == "Regressions":
         assert "2 step(s) shown" in body, "the two planted regressions, before any filter"
+
+
+# navigation title -> texts that only show when the page has data from the run
+FIRST_RUN_PAGES = {
+    "Overview": ("BNCVL performance", "Commits covered", "values measured", "1 analysis run(s)"),
+    "Regressions": ("Regressions", "step(s) shown of", "Download CSV"),
+    "Trends": ("Trends", "Band: interquartile range", "time ("),
+    "Devices & variants": ("Devices & variants", "Common commit", "speed-up over reference"),
+    "Memory & GPU": ("Memory & GPU", "peak_forward_bytes over commits", "size (kB)", "bytes at rest"),
+    "Quantization": ("Quantization", "test accuracy, BNCVL vs float", "optimizer step", "latent weight"),
+}
+# charts each page draws at least, by default
+FIRST_RUN_CHARTS = {
+    "Overview": 0,
+    "Regressions": 0,
+    "Trends": 1,
+    "Devices & variants": 1,
+    "Memory & GPU": 3,
+    "Quantization": 4,
+}
+EMPTY_STATES = (
+    "No asv results",
+    "No analysis runs",
+    "Pick at least one machine",
+    "No options to select",
+    "No measured value",
+    "No memory benchmarks",
+    "No weight-storage benchmarks",
+    "No bench_quantization",
+)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A fresh copy of the project (one commit) after a real `bncvl pipeline --no-serve` with its defaults, as
+    `make run` runs it; and the commit. About 2.5 minutes on an idle 2-core machine, most of it asv creating
+    its virtualenv (torch) and benchmarking the quick subset. asv's machine file goes to a temporary $HOME."""
+    root = tmp_path_factory.mktemp("first-run")
+    repo = root / "repo"
+    repo.mkdir()
+    commit = planted.make_repo(repo)
+    (root / "home").mkdir()
+    environ = {**os.environ, "HOME": str(root / "home")}
+    command = [sys.executable, "-P", "-m", "bncvl.cli", "pipeline", "--no-serve"]
+    result = subprocess.run(command, cwd=repo, env=environ, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert "results ready in" in result.stdout
+    return repo, commit
+
+
+@pytest.fixture(scope="module")
+def first_run_browser(
+    first_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[webdriver.Chrome]:
+    """`bncvl dashboard` started in the run's repository with no options (the pipeline's step 4), in Chromium."""
+    port = free_port()
+    home = first_run[0].parent / "home"
+    command = [sys.executable, "-P", "-m", "bncvl.cli", "dashboard", "--port", str(port)]
+    with (
+        serve(command, port, cwd=first_run[0], env={**os.environ, "HOME": str(home)}) as url,
+        chromium(url, tmp_path_factory) as driver,
+    ):
+        yield driver
+
+
+@pytest.mark.parametrize("page", list(FIRST_RUN_PAGES))
+def test_after_a_real_pipeline_run_no_page_is_empty(
+    page: str, first_run: tuple[Path, str], first_run_browser: webdriver.Chrome, screenshots: Path
+) -> None:
+    body = open_page(first_run_browser, page, FIRST_RUN_PAGES[page], screenshots / f"first-run-{file_name(page)}.png")
+    assert [state for state in EMPTY_STATES if state in body] == []
+    charts = first_run_browser.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
+    assert len(charts) >= FIRST_RUN_CHARTS[page], f"{page}: {len(charts)} chart(s)"
+    errors = first_run_browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+    assert errors == [] and "Traceback" not in body
+    if page in ("Trends", "Memory & GPU"):
+        assert first_run[1][:8] in body, "the commit axis is labelled by the commit's short hash"
+    if page == "Trends":
+        assert "time (µs)" in body or "time (ms)" in body, "the tiny forward's seconds in µs (ms on a slow machine)"

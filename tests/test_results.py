@@ -16,7 +16,7 @@ pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the weight asv publish gives a point
 from asv.results import Results  # noqa: E402
 
-from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups  # noqa: E402
+from bncvl.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
 from bncvl.results import commit_url, find_changes, fit_steps, load_results, results_fingerprint  # noqa: E402
 from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
 from tests.conftest import (  # noqa: E402
@@ -371,3 +371,21 @@ def test_a_file_that_fails_part_way_leaves_no_trace(results_set: tuple[Path, lis
     assert len(bad.points) == len(clean.points)
     pd.testing.assert_frame_equal(bad.points, clean.points)
     pd.testing.assert_frame_equal(bad.commits, clean.commits)
+
+
+def test_measured_options_offer_only_measured_values_and_prefer_the_given_one(tmp_path: Path) -> None:
+    write_results_set(
+        tmp_path, commits=2, machines=[CPU_MACHINE], presets=("tiny", "small", "medium"), measured_presets=["tiny"]
+    )
+    points = load_results(tmp_path).points
+    assert set(points.loc[points["status"] == "skipped", "preset"].dropna()) >= {"small", "medium"}
+    assert measured_options(points, "preset", preferred="medium") == (["tiny"], 0)
+    assert measured_options(points, "dtype", preferred="float32") == (["float32"], 0)
+    assert measured_options(points, "no_such_column") == ([], 0)
+    rows = pd.DataFrame(
+        {"preset": ["large", "small", "small", "medium", "tiny"], "status": ["ok", "ok", "ok", "ok", "skipped"]}
+    )
+    assert measured_options(rows, "preset", preferred="medium") == (["small", "medium", "large"], 1)
+    assert measured_options(rows, "preset", preferred="tiny") == (["small", "medium", "large"], 0), "most measured"
+    nothing = rows.assign(status="skipped")
+    assert measured_options(nothing, "preset") == (["tiny", "small", "medium", "large"], 0), "all, when none measured"

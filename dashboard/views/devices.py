@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.comparisons import device_comparison, latest_common_commit, variant_speedups
+from bncvl.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
 from dashboard import data, figures, widgets
 
 st.title("Devices & variants")
@@ -27,14 +27,15 @@ if widgets.require_results(results):
     unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
     columns = st.columns(2)
     for column, name in zip(columns, ("preset", "dtype"), strict=True):
-        options = sorted(rows[name].dropna().astype(str).unique())
+        # Only measured values are offered, and a measured one comes first: `make run` measures the tiny preset.
+        options, index = measured_options(rows, name, preferred={"preset": "medium", "dtype": "float32"}[name])
         if options:
-            preferred = {"preset": "medium", "dtype": "float32"}[name]
-            value = column.selectbox(
-                name, options, index=options.index(preferred) if preferred in options else 0, key=f"devices_{name}"
-            )
+            value = column.selectbox(name, options, index=index, key=f"devices_{name}")
             rows = rows[rows[name].astype(str) == value]
     measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
+    if not measured:
+        st.info(f"No measured value of `{benchmark}` here: every one was skipped or failed.")
+        st.stop()
     machines = st.multiselect("Machines", measured, default=measured, key="devices_machines")
     if not machines:
         st.info("Pick at least one machine.")
@@ -56,15 +57,21 @@ if widgets.require_results(results):
     speedups = speedups.assign(setting=speedups["machine"] + " " + speedups.get("device", ""))
     st.plotly_chart(
         figures.bar_figure(
-            speedups, "variant", "speedup_vs_reference", color="setting", title="Speed-up over reference"
+            speedups,
+            "variant",
+            "speedup_vs_reference",
+            color="setting",
+            title="Speed-up over reference",
+            y_title="speed-up over reference (×, higher is better)",
         ),
         key="devices_speedup_chart",
     )
+    shown = figures.reader_unit(unit, speedups["value"])
     st.dataframe(
-        speedups.drop(columns="setting"),
+        speedups.drop(columns="setting").assign(value=shown.apply(speedups["value"])),
         hide_index=True,
         column_config={
-            "value": st.column_config.NumberColumn(unit or "value", format="%.4g"),
+            "value": st.column_config.NumberColumn(shown.title, format="%.4g"),
             "speedup_vs_reference": st.column_config.NumberColumn("× vs reference", format="%.2f"),
             "speedup_vs_limit": st.column_config.NumberColumn("× vs conv_limit", format="%.2f"),
         },
@@ -73,12 +80,15 @@ if widgets.require_results(results):
 
     st.subheader("GPU vs CPU")
     comparison = device_comparison(at_commit, benchmark, unit)
-    if comparison["cuda"].notna().any() and comparison["cpu"].notna().any():
-        st.dataframe(
-            comparison,
-            hide_index=True,
-            column_config={"gpu_speedup": st.column_config.NumberColumn("GPU speed-up", format="%.1f")},
-        )
-    else:
+    both = comparison["cuda"].notna().any() and comparison["cpu"].notna().any()
+    if not both:
         st.info("Both devices are needed: run the suite on a GPU host too (`bncvl history RANGE --existing`).")
-        st.dataframe(comparison, hide_index=True)
+    st.dataframe(
+        comparison.assign(cpu=shown.apply(comparison["cpu"]), cuda=shown.apply(comparison["cuda"])),
+        hide_index=True,
+        column_config={
+            "cpu": st.column_config.NumberColumn(f"cpu ({shown.symbol})", format="%.4g"),
+            "cuda": st.column_config.NumberColumn(f"cuda ({shown.symbol})", format="%.4g"),
+            "gpu_speedup": st.column_config.NumberColumn("GPU speed-up", format="%.1f"),
+        },
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.comparisons import latest_values
+from bncvl.comparisons import latest_values, measured_options
 from dashboard import data, figures, widgets
 
 MEMORY = (
@@ -27,12 +27,25 @@ GPU = (
 
 
 def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
-    """Narrow ``rows`` to one value of parameter ``name`` chosen in a selectbox (no-op if the column is empty)."""
-    options = sorted(rows[name].dropna().astype(str).unique()) if name in rows else []
+    """Narrow ``rows`` to one value of parameter ``name`` chosen in a selectbox (no-op if the column is empty).
+
+    Only measured values are offered, ``preferred`` first when measured, else the most measured one: after
+    ``make run`` only the tiny preset has values."""
+    options, index = measured_options(rows, name, preferred)
     if not options:
         return rows
-    value = st.selectbox(name, options, index=options.index(preferred) if preferred in options else 0, key=key)
+    value = st.selectbox(name, options, index=index, key=key)
     return rows[rows[name].astype(str) == value]
+
+
+def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Preset and dtype pickers side by side, defaulting to what ``rows`` measured."""
+    left, middle, _ = st.columns(3)
+    with left:
+        rows = pick(rows, "preset", "medium", f"{key}_preset")
+    with middle:
+        rows = pick(rows, "dtype", "float32", f"{key}_dtype")
+    return rows
 
 
 def short(benchmark: str) -> str:
@@ -44,6 +57,7 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
     (reference variant, per machine and device) and across variants and devices at each machine's newest commit."""
     measured = rows[rows["benchmark"].isin(names) & (rows["status"] == "ok")]
     if measured.empty:
+        st.info("No measured value for this preset and dtype: every one was skipped or failed.")
         return
     latest = latest_values(measured)
     latest = latest.assign(metric=latest["benchmark"].astype(str).map(short))
@@ -66,7 +80,7 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
     newest = newest.assign(setting=newest["machine"].astype(str) + " " + newest["device"].astype(str))
     x = "variant" if newest["variant"].notna().any() else "preset"
     right.plotly_chart(
-        figures.bar_figure(newest, x, "value", color="setting", title=f"{short(name)} across devices ({unit})"),
+        figures.bar_figure(newest, x, "value", color="setting", title=f"{short(name)} across devices", unit=unit),
         key=f"{key}_bars",
     )
 
@@ -75,16 +89,13 @@ st.title("Memory & GPU")
 results = data.results()
 if widgets.require_results(results):
     points = results.points
-    columns = st.columns(3)
-    with columns[0]:
-        rows = pick(points, "preset", "medium", "memory_preset")
-    with columns[1]:
-        rows = pick(rows, "dtype", "float32", "memory_dtype")
 
     st.header("Memory")
-    if not points["benchmark"].isin(MEMORY).any():
+    memory_rows = points[points["benchmark"].isin(MEMORY)]
+    if memory_rows.empty:
         st.info("No memory benchmarks (bench_memory.Memory.*) in these results.")
-    over_commits_and_devices(rows, MEMORY, "memory")
+    else:
+        over_commits_and_devices(pick_setting(memory_rows, "memory"), MEMORY, "memory")
 
     st.subheader("Weight storage: float vs packed")
     storage = latest_values(points[points["benchmark"].isin(STORAGE)])
@@ -94,7 +105,7 @@ if widgets.require_results(results):
         storage = storage.assign(kind=storage["benchmark"].astype(str).map(short))
         x = "preset" if storage["preset"].notna().any() else "machine"
         st.plotly_chart(
-            figures.bar_figure(storage, x, "value", color="kind", title="bytes at rest", log_y=True),
+            figures.bar_figure(storage, x, "value", color="kind", title="bytes at rest", log_y=True, unit="bytes"),
             key="storage_bars",
         )
         wide = storage.pivot_table(index=["machine", x], columns="kind", values="value", observed=True)
@@ -103,11 +114,11 @@ if widgets.require_results(results):
         st.dataframe(wide.reset_index(), hide_index=True)
 
     st.header("GPU")
-    gpu_rows = rows[rows["benchmark"].isin(GPU) & (rows["status"] == "ok")]
-    if gpu_rows.empty:
+    gpu_rows = points[points["benchmark"].isin(GPU)]
+    if not (gpu_rows["status"] == "ok").any():
         st.info(
             "No GPU measurements (all bench_gpu.* skipped or absent). On a GPU host: "
             "`bncvl machine && bncvl history HEAD~3..HEAD --existing`, then copy its results here."
         )
     else:
-        over_commits_and_devices(rows, GPU, "gpu")
+        over_commits_and_devices(pick_setting(gpu_rows, "gpu"), GPU, "gpu")

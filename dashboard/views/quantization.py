@@ -21,6 +21,11 @@ CURVES_HELP = (
     "weights minus its initial value. Dead filters: all-zero filters (each outputs a constant)."
 )
 
+HISTOGRAM_AXES = {
+    "latent_weight": "latent weight",
+    "margin": "margin: |w − mean| / std of the latent weights",
+}
+
 st.title("Quantization")
 runs = data.runs()
 dirs = data.data_dirs()
@@ -55,7 +60,16 @@ else:
         evaluated = models[models["test_accuracy"].notna()]
         evaluated = evaluated.assign(curve=evaluated["run"] + " " + evaluated["model"].astype(str))
         st.plotly_chart(
-            figures.line_figure(evaluated, "step", "test_accuracy", "curve", title="test accuracy, BNCVL vs float"),
+            figures.line_figure(
+                evaluated,
+                "step",
+                "test_accuracy",
+                "curve",
+                title="test accuracy, BNCVL vs float",
+                x_title="optimizer step",
+                y_title="test accuracy",
+                y_format=".0%",
+            ),
             key="quantization_accuracy",
         )
 
@@ -73,7 +87,9 @@ else:
         st.subheader(f"Training curves of {layer}")
         shown = [(metric, title) for metric, title in CURVES if metric in of_layer and of_layer[metric].notna().any()]
         st.plotly_chart(
-            figures.small_multiples(of_layer, "step", shown, "run", title=f"{layer}: binarisation while training"),
+            figures.small_multiples(
+                of_layer, "step", shown, "run", title=f"{layer}: binarisation while training", x_title="optimizer step"
+            ),
             key="quantization_curves",
         )
         st.caption(CURVES_HELP)
@@ -102,6 +118,8 @@ else:
                         row["counts"],
                         None if pd.isna(threshold) else float(threshold),
                         title=f"{run_name} {layer} {kind} at step {step}",
+                        x_title=HISTOGRAM_AXES.get(kind, kind),
+                        y_title="weights",
                     ),
                     key="quantization_histogram",
                 )
@@ -113,14 +131,24 @@ tracked = results.points[results.points["benchmark"].astype(str).str.startswith(
 if tracked.empty:
     st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
 else:
+    labels, commits = figures.commit_axis(tracked)
     tracked = tracked.assign(
         metric=tracked["benchmark"].astype(str).str.rsplit(".", n=1).str[-1],
-        commit=tracked["order"],
+        commit=labels,
         series=tracked["machine"].astype(str),
     )
+    units = tracked.drop_duplicates("metric").set_index("metric")["unit"]
     wide = tracked.pivot_table(index=["series", "commit"], columns="metric", values="value", observed=True)
-    panels = [(metric, metric) for metric in wide.columns]
+    panels = [(metric, f"{metric} ({units[metric]})" if pd.notna(units[metric]) else metric) for metric in wide.columns]
     st.plotly_chart(
-        figures.small_multiples(wide.reset_index(), "commit", panels, "series", title="by commit (oldest first)"),
+        figures.small_multiples(
+            wide.reset_index(),
+            "commit",
+            panels,
+            "series",
+            title="by commit (oldest first)",
+            x_title="commit",
+            x_categories=commits,
+        ),
         key="quantization_tracks",
     )
