@@ -8,9 +8,10 @@ asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
 see :mod:`bncvl.report`.
 
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
-benchmark; 2 a usage error or a commit that cannot be built (the reason is
-printed). ``asv compare`` always exits 0 and ``asv continuous`` counts every
-increase as worse, so neither exit code is used.
+benchmark; 2 a usage error, a commit that cannot be built, or a benchmark that
+failed at both commits, so that nothing was measured (the reason is printed).
+``asv compare`` always exits 0 and ``asv continuous`` counts every increase as
+worse, so neither exit code is used.
 """
 
 from __future__ import annotations

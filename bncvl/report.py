@@ -70,6 +70,7 @@ class Status(enum.Enum):
     UNCHANGED = "unchanged"
     INFORMATIVE = "informative"
     SKIPPED = "skipped"
+    FAILING = "failing at both commits"
     NOT_COMPARABLE = "not comparable"
 
 
@@ -221,8 +222,11 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """``bncvl check``'s status: 1 on a regression or a newly failing benchmark, else 0."""
-        return 1 if self.regressed else 0
+        """``bncvl check``'s status: 1 on a regression or a newly failing benchmark; 2 when a benchmark
+        failed at both commits, so nothing was measured; else 0."""
+        if self.regressed:
+            return 1
+        return 2 if self.with_status(Status.FAILING) else 0
 
 
 def _asv_pair(outcome: Outcome) -> tuple[Mapping[str, float], Sequence[float] | None] | None:
@@ -262,6 +266,8 @@ def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: 
         return Status.NOT_COMPARABLE, better, "benchmark code changed"
     if after.failed and not before.failed:
         return Status.NEWLY_FAILING, better, "failed at head"
+    if before.failed and after.failed:
+        return Status.FAILING, better, "failed at both commits: see asv's log"
     if before.failed and not after.failed:
         return (Status.SKIPPED if after.skipped else Status.FIXED), better, ""
     if before.failed or after.failed or before.skipped or after.skipped:
@@ -348,12 +354,12 @@ def _table(changes: Sequence[Change]) -> list[str]:
         "|---|---:|---:|---:|---|---:|",
     ]
     for change in sorted(changes, key=lambda c: -(c.ratio or 0.0)):
-        ratio = f"{change.ratio:.2f}" if change.ratio is not None else "n/a"
+        ratio = f"{change.ratio:.3f}" if change.ratio is not None else "n/a"
         if change.direction is Direction.HIGHER_IS_BETTER:
             ratio += " (higher is better)"
         lines.append(
             f"| `{_cell(change.name)}` | {_value(change.before, change.unit)} | {_value(change.after, change.unit)} "
-            f"| {ratio} | {_cell(change.significance)} | {change.factor:.2f} |"
+            f"| {ratio} | {_cell(change.significance)} | {change.factor:g} |"
         )
     return lines
 
@@ -365,6 +371,8 @@ def _headline(comparison: Comparison) -> str:
         return "❌ regression: benchmarks started failing"
     if comparison.worsened:
         return "❌ regression: benchmarks got significantly worse"
+    if comparison.with_status(Status.FAILING):
+        return "⚠️ not measured: benchmarks failed at both commits"
     if comparison.improved:
         return "✅ no regression; some benchmarks improved"
     return "✅ no significant change"
@@ -397,6 +405,7 @@ def render_markdown(comparison: Comparison) -> str:
     sections = (
         ("Worsened", comparison.worsened),
         ("Newly failing", comparison.newly_failing),
+        ("Failing at both commits", comparison.with_status(Status.FAILING)),
         ("Improved", comparison.improved),
     )
     for title, changes in sections:
@@ -404,7 +413,9 @@ def render_markdown(comparison: Comparison) -> str:
         lines.append("")
         lines.extend(_table(changes) if changes else ["None."])
         lines.append("")
-    compared = [c for c in comparison.changes if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE)]
+    compared = [
+        c for c in comparison.changes if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE, Status.FAILING)
+    ]
     if compared:
         lines += ["<details><summary>Every benchmark compared</summary>", "", *_table(compared), "", "</details>", ""]
     not_comparable = comparison.with_status(Status.NOT_COMPARABLE)

@@ -116,7 +116,7 @@ def test_informative_metrics_never_regress() -> None:
         (single(1.0), single(None), Status.NEWLY_FAILING, 1),
         (single(math.nan), single(None), Status.NEWLY_FAILING, 1),  # asv: skipped -> failed is a new failure
         (single(None), single(1.0), Status.FIXED, 0),
-        (single(None), single(None), Status.SKIPPED, 0),
+        (single(None), single(None), Status.FAILING, 2),  # nothing measured: never a silent pass
         (single(math.nan), single(1.0), Status.SKIPPED, 0),
         (single(1.0), single(math.nan), Status.SKIPPED, 0),
     ],
@@ -201,7 +201,7 @@ def test_the_report_lists_each_section_with_its_figures_and_the_machine() -> Non
     worsened = next(s for s in sections if s.startswith("Worsened (1)"))
     failing_section = next(s for s in sections if s.startswith("Newly failing (1)"))
     improved = next(s for s in sections if s.startswith("Improved (1)"))
-    assert "time_eval_forward" in worsened and "1.5" in worsened and "p=" in worsened
+    assert "time_eval_forward" in worsened and "| 1.499 |" in worsened and "p=" in worsened
     assert "track_saved_activation_bytes" in failing_section and "failed" in failing_section
     assert "4.1k" in failing_section  # before, formatted by asv for the unit bytes
     assert "time_backward" in improved and "0.5" in improved
