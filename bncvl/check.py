@@ -306,8 +306,8 @@ class CheckRun:
 
         ``time_*`` benchmarks and relative timings run ``rounds`` interleaved
         rounds; the others (instruction counts, bytes and the like, one
-        deterministic value each) run one round, which is all they need. asv's output is shown and kept in
-        :attr:`log_path`. A benchmark that fails is recorded as failed (asv
+        deterministic value each) run one round, which is all they need.
+        asv's output is shown and kept in :attr:`log_path`. A benchmark that fails is recorded as failed (asv
         exits 2); any other asv failure raises.
 
         Raises:

@@ -268,3 +268,14 @@ def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
     assert factor_for("bench_memory.Memory.track_saved_activation_bytes", 1.10, rules) == 1.10
     user_first = [parse_factor_rule("time_eval=2.0"), *rules]
     assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, user_first) == 2.0
+
+
+def test_the_default_check_without_valgrind_exits_2_naming_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bncvl import check as check_command
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(check_command.shutil, "which", lambda tool: None)
+    assert cli_main(["check", "HEAD", "HEAD"]) == 2
+    assert "need valgrind on PATH: install Debian's valgrind package" in capsys.readouterr().err
