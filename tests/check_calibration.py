@@ -58,8 +58,31 @@ def run_check(repo: Path, workdir: Path, base: str, head: str) -> dict:
         "seconds": round(elapsed, 1),
         "worsened": [line.split("`")[1] for line in worsened.splitlines() if line.startswith("| `")],
         "error": result.stderr[-3000:] if result.returncode not in (0, 1) else "",
+        "values": {"base": _values(output, base), "head": _values(output, head)},
         "report": report,
     }
+
+
+def _values(output: Path, commit: str) -> dict[str, list[float]]:
+    """Every benchmark's samples at ``commit`` in a check's results (its value where asv kept none),
+    so that the decision can be recomputed for other thresholds."""
+    from asv.commands.compare import unroll_result
+    from asv.results import iter_results_for_machine_and_hash
+
+    values: dict[str, list[float]] = {}
+    results_dir = output / "results"
+    machines = [d.name for d in results_dir.iterdir() if d.is_dir()] if results_dir.is_dir() else []
+    for machine in machines:
+        for result in iter_results_for_machine_and_hash(str(results_dir), machine, commit):
+            for key in result.get_all_result_keys():
+                params = result.get_result_params(key)
+                rows = unroll_result(
+                    key, params, result.get_result_value(key, params), result.get_result_samples(key, params)
+                )
+                for name, value, samples in rows:
+                    if value is not None and value == value:
+                        values[name] = list(samples) if samples else [value]
+    return values
 
 
 def summary(log: Path) -> str:

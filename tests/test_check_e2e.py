@@ -56,8 +56,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
     base = planted.make_repo(path)
     heads = {
         "same-code": planted.commit_on(path, base, "same-code", planted.same_code),
-        # Four extra elementwise passes over the tiny output: about +10% of the forward's time.
-        "more-work": planted.commit_on(path, base, "more-work", planted.extra_passes(4)),
+        # 40 extra elementwise passes over the tiny output: about +7% of the forward's instructions
+        # (about 1,500 instructions a pass, against 855,000 for the forward, measured by callgrind).
+        "more-work": planted.commit_on(path, base, "more-work", planted.extra_passes(40)),
         # A 1 ms sleep per forward: a wait, wall time only.
         "waits": planted.commit_on(path, base, "waits", planted.sleep_per_call(0.001)),
         "hungrier": planted.commit_on(path, base, "hungrier", planted.extra_activation),
@@ -105,14 +106,21 @@ def test_more_work_fails_the_check_on_the_instruction_counts(repo: Repo) -> None
     assert result.report in result.stdout
 
 
-def test_a_wait_fails_the_check_on_wall_time_only(repo: Repo) -> None:
+def test_a_wait_fails_the_check_on_the_wall_clock_most(repo: Repo) -> None:
     result = check(repo, "waits", RELATIVE_EVAL)
     assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
     worsened = result.section("Worsened")
-    assert worsened.startswith("1)"), result.report
-    assert "RelativeWallTime.track_eval_forward('reference', 'tiny', 'cpu', 'float32')" in worsened
-    assert "one-sided Mann-Whitney U on per-process values, 5+5 processes" in worsened
-    assert "RelativeCpuTime" not in worsened, "a sleep costs no CPU time"
+    wall = next(line for line in worsened.splitlines() if "RelativeWallTime.track_eval_forward('reference'" in line)
+    assert "one-sided Mann-Whitney U on per-process values, 5+5 processes" in wall
+    # A sleep costs some CPU time too (the syscall, and caches cold after it: measured 1.6x here),
+    # but the wall clock sees the whole millisecond (4.9x).
+    ratios = {
+        clock: float(line.split(" | ")[3])
+        for clock in ("Wall", "Cpu")
+        for line in result.report.splitlines()
+        if f"Relative{clock}Time.track_eval_forward('reference'" in line
+    }
+    assert ratios["Wall"] > 2 and ratios["Wall"] > ratios["Cpu"], ratios
 
 
 def test_an_extra_saved_activation_fails_the_check_on_the_bytes_benchmark(repo: Repo) -> None:
