@@ -15,7 +15,7 @@ sample (``{"samples": [...], "number": 1}``, asv's timing-result form), so
 asv's statistics (median, quartiles) are over processes, the independent
 unit. (asv reads a ``rounds`` attribute from ``time_`` benchmarks only; a
 plain ``asv run`` gives one process per commit, which the dashboard marks
-low-confidence. ``bncvl check`` passes ``-a rounds=5``.) ``bncvl
+low-confidence. ``bncvl check`` passes ``-a rounds=7``.) ``bncvl
 check`` and the dashboard test these per-process values
 (:func:`bncvl.decision.compare_processes`), not the pairs within a process.
 

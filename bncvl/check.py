@@ -51,11 +51,13 @@ matches ``-b`` against ``name(params)``). Absolute times (``time_*``) are
 left out: on a shared runner they cannot tell a 5% slowdown from noise (see
 :mod:`bncvl.decision`); select them with ``-b`` to see them anyway."""
 
-DEFAULT_ROUNDS = MIN_PROCESSES
+DEFAULT_ROUNDS = 7
 """Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
 base, head, then head, base..., each a fresh process giving one per-process
 value, so a drift of a shared runner hits both commits alike. The per-process
-test needs :data:`bncvl.decision.MIN_PROCESSES` of them."""
+test needs at least :data:`bncvl.decision.MIN_PROCESSES`; with 7 + 7 values it
+still finds p < 0.01 with 6 of the 49 pairs out of order (with 5 + 5, one),
+so one process on a loaded core does not hide a regression."""
 
 DEFAULT_FACTOR_RULES = ("time_=1.6",)
 """Factors applied after the user's ``--factor-for`` rules: absolute times

@@ -90,7 +90,7 @@ def test_same_code_at_two_commits_is_no_regression(repo: Repo) -> None:
     assert result.section("Worsened").strip().startswith("0)\n\nNone.")
     assert result.section("Newly failing").strip().startswith("0)\n\nNone.")
     assert "5 benchmarks:" in result.report  # two counts, two relative timings and the bytes were compared
-    assert "5+5 processes" in result.report, "relative timings are tested on five processes per commit"
+    assert "7+7 processes" in result.report, "relative timings are tested on seven processes per commit"
     assert "### Machine `" in result.report and "torch_version" in result.report
 
 
@@ -111,7 +111,7 @@ def test_a_wait_fails_the_check_on_the_wall_clock_most(repo: Repo) -> None:
     assert result.exit_code == 1, result.stdout[-3000:] + result.stderr
     worsened = result.section("Worsened")
     wall = next(line for line in worsened.splitlines() if "RelativeWallTime.track_eval_forward('reference'" in line)
-    assert "one-sided Mann-Whitney U on per-process values, 5+5 processes" in wall
+    assert "one-sided Mann-Whitney U on per-process values, 7+7 processes" in wall
     # A sleep costs some CPU time too (the syscall, and caches cold after it: measured 1.6x here),
     # but the wall clock sees the whole millisecond (4.9x).
     ratios = {
