@@ -86,18 +86,32 @@ def _values(output: Path, commit: str) -> dict[str, list[float]]:
 
 
 def summary(log: Path) -> str:
-    """A Markdown table of the log: checks, flagged, and the check times per case."""
+    """A Markdown table of the log: per case, checks, flagged, which benchmarks flagged, and minutes per check."""
     cases: dict[str, list[dict]] = collections.defaultdict(list)
     for line in log.read_text().splitlines():
         entry = json.loads(line)
         cases[entry["case"]].append(entry)
-    lines = ["| case | checks | flagged | errors | minutes per check (min-max) |", "|---|---:|---:|---:|---|"]
+    lines = [
+        "| case | checks | flagged | errors | flagged by (checks) | minutes per check | load (1 min) |",
+        "|---|---:|---:|---:|---|---|---|",
+    ]
     for case, entries in cases.items():
         flagged = sum(e["exit"] == 1 for e in entries)
         errors = sum(e["exit"] not in (0, 1) for e in entries)
+        by = collections.Counter(kind for e in entries for kind in set(map(_kind, e["worsened"])))
         minutes = [e["seconds"] / 60 for e in entries]
-        lines.append(f"| {case} | {len(entries)} | {flagged} | {errors} | {min(minutes):.1f}-{max(minutes):.1f} |")
+        loads = [float(e["load_1min"]) for e in entries]
+        lines.append(
+            f"| {case} | {len(entries)} | {flagged} | {errors} | "
+            + (", ".join(f"{kind} {count}" for kind, count in sorted(by.items())) or "-")
+            + f" | {min(minutes):.1f}-{max(minutes):.1f} | {min(loads):.1f}-{max(loads):.1f} |"
+        )
     return "\n".join(lines)
+
+
+def _kind(name: str) -> str:
+    """The class and method of a benchmark name, e.g. ``RelativeWallTime.track_eval_forward``."""
+    return ".".join(name.split("(", 1)[0].split(".")[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
