@@ -6,7 +6,8 @@ percent, where two processes' times on a shared 2-core VM differ by up to
 1.6x. So a count that moves by more than about 1.5% is a real change of work.
 
 The parent (:func:`count_instructions`, called from a ``setup_cache``) starts
-this module as a script under ``valgrind --tool=callgrind`` with
+this file as a script (with the ``bncvl`` of asv's environment, not of the
+checkout beside the suite) under ``valgrind --tool=callgrind`` with
 instrumentation off, so torch's import runs at about 5x slow-down instead of
 50x (20 s instead of 76 s here). The child turns instrumentation on with
 ``callgrind_control`` once torch and the workloads are ready, then collects
@@ -24,6 +25,7 @@ no AVX-512, and the suite's timed processes are held to the same kernels by
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -43,8 +45,6 @@ WARMUP = 3
 ISA_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "TORCHINDUCTOR_CPP_MARCH": "haswell"}
 """Forced here (valgrind cannot run AVX-512), and defaulted for the timed suite by ``benchmarks/__init__.py``."""
 TIMEOUT = 1200
-
-_SUITE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def valgrind_missing() -> str | None:
@@ -78,7 +78,6 @@ def count_instructions(jobs: list[tuple[str, str]], workdir: Path | None = None)
         out = Path(tmp)
         (out / "jobs.json").write_text(json.dumps(jobs))
         env = {**os.environ, **ISA_ENV, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_SUITE_ROOT), env.get("PYTHONPATH")]))
         command = [
             "valgrind",
             "--tool=callgrind",
@@ -86,8 +85,7 @@ def count_instructions(jobs: list[tuple[str, str]], workdir: Path | None = None)
             "--collect-atstart=no",
             f"--callgrind-out-file={out}/callgrind.out",
             sys.executable,
-            "-m",
-            "benchmarks.callgrind",
+            str(Path(__file__).resolve()),
             str(out),
         ]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
@@ -178,5 +176,24 @@ def _child(out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(plans))
 
 
+def _import_suite_only() -> None:
+    """Make ``benchmarks`` importable in the child without putting its parent folder on ``sys.path``.
+
+    The suite's parent is usually a checkout of the project, and on ``sys.path``
+    it would shadow the ``bncvl`` of the commit under test, installed in asv's
+    environment, with the checkout's (asv's own runner imports the suite the
+    same way, by name only).
+    """
+    suite = Path(__file__).resolve().parent
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != suite]
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks", suite / "__init__.py", submodule_search_locations=[str(suite)]
+    )
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["benchmarks"] = package
+    spec.loader.exec_module(package)
+
+
 if __name__ == "__main__":
+    _import_suite_only()
     _child(Path(sys.argv[1]))

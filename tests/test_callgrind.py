@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from asv_runner.discovery import disc_benchmarks
 
+import bncvl
 from benchmarks import bench_instructions, callgrind
 from bncvl.decision import INSTRUCTION_FACTOR, INSTRUCTIONS_UNIT
 
@@ -65,3 +69,20 @@ def test_one_valgrind_process_counts_every_variant_repeatably() -> None:
         # The bare convolution does strictly less than the layer around it.
         assert statistics.median(limit[pass_name]) < 0.8 * statistics.median(reference[pass_name])
     assert statistics.median(reference["train_step"]) > 2 * statistics.median(reference["eval_forward"])
+
+
+def test_the_child_imports_the_suite_beside_it_but_bncvl_from_the_environment(tmp_path: Path) -> None:
+    # A checkout's bncvl beside the suite must not shadow the commit under test, installed in asv's environment.
+    suite = tmp_path / "checkout" / "benchmarks"
+    shutil.copytree(SUITE, suite)
+    (tmp_path / "checkout" / "bncvl").mkdir()
+    (tmp_path / "checkout" / "bncvl" / "__init__.py").write_text("raise ImportError('the checkout was imported')\n")
+    script = (
+        f"import runpy, sys; sys.path.insert(0, {str(suite)!r}); "
+        f"runpy.run_path({str(suite / 'callgrind.py')!r}, run_name='child')['_import_suite_only'](); "
+        "import benchmarks.common, bncvl; print(benchmarks.common.__file__); print(bncvl.__file__)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    common_file, bncvl_file = out.stdout.split()[-2:]
+    assert Path(common_file).parent == suite
+    assert Path(bncvl_file).parent == Path(bncvl.__file__).parent
