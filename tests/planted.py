@@ -84,53 +84,35 @@ def same_code(repo: Path) -> dict[str, str]:
     return {"README.md": readme + "\n<!-- an A/A commit: same code -->\n"}
 
 
-def extra_passes(passes: int) -> Callable[[Path], dict[str, str]]:
-    """Forward makes ``passes`` extra full passes over its output (each a new tensor, as a careless edit would)."""
+def _on_output(statement: str, times: int) -> Callable[[Path], dict[str, str]]:
+    """Forward runs ``statement`` (on its output ``y``) ``times`` times before returning it."""
     return lambda repo: _plant(
         repo,
         "        y = self.activation(self.normalize(z))\n"
-        f"        for _ in range({passes}):\n"
-        "            y = y * 1.0\n"
+        f"        for _ in range({times}):\n"
+        f"            {statement}\n"
         "        return y\n",
     )
+
+
+def extra_passes(passes: int) -> Callable[[Path], dict[str, str]]:
+    """Forward makes ``passes`` extra full passes over its output (each a new tensor, as a careless edit would)."""
+    return _on_output("y = y * 1.0", passes)
 
 
 def needless_copies(copies: int) -> Callable[[Path], dict[str, str]]:
     """Forward copies its output ``copies`` times (``clone``), as a defensive edit would."""
-    return lambda repo: _plant(
-        repo,
-        "        y = self.activation(self.normalize(z))\n"
-        f"        for _ in range({copies}):\n"
-        "            y = y.clone()\n"
-        "        return y\n",
-    )
+    return _on_output("y = y.clone()", copies)
 
 
 def layout_round_trips(trips: int) -> Callable[[Path], dict[str, str]]:
     """Forward converts its output to channels-last and back ``trips`` times."""
-    return lambda repo: _plant(
-        repo,
-        "        y = self.activation(self.normalize(z))\n"
-        f"        for _ in range({trips}):\n"
-        "            y = y.contiguous(memory_format=torch.channels_last).contiguous()\n"
-        "        return y\n",
-    )
+    return _on_output("y = y.contiguous(memory_format=torch.channels_last).contiguous()", trips)
 
 
 def sleep_per_call(seconds: float) -> Callable[[Path], dict[str, str]]:
-    """Forward sleeps ``seconds``: a wait that costs wall time and no CPU time (a lock, I/O, a sync)."""
+    """Forward sleeps ``seconds``: a wait (a lock, I/O, a sync), all of it wall time; little CPU time."""
     return lambda repo: _plant(repo, f"        __import__('time').sleep({seconds!r})\n" + FORWARD_RETURN)
-
-
-def spin_delay(seconds: float) -> Callable[[Path], dict[str, str]]:
-    """Forward busy-waits ``seconds`` more: a slowdown of a known size, for the detection-threshold search."""
-    return lambda repo: _plant(
-        repo,
-        "        import time\n"
-        f"        deadline = time.perf_counter() + {seconds!r}\n"
-        "        while time.perf_counter() < deadline:\n"
-        "            pass\n" + FORWARD_RETURN,
-    )
 
 
 def extra_activation(repo: Path) -> dict[str, str]:
