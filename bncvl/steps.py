@@ -51,7 +51,7 @@ def _verdict(rows: pd.DataFrame, before: str, after: str, worse: bool) -> tuple[
     name = str(first["benchmark"]).split(".", 1)[-1]
     if first["evidence"] is Evidence.INSTRUCTIONS:
         ratio = last["value"] / first["value"]
-        supported = ratio > INSTRUCTION_FACTOR if worse else 1 / ratio > INSTRUCTION_FACTOR
+        supported = bool(ratio > INSTRUCTION_FACTOR if worse else 1 / ratio > INSTRUCTION_FACTOR)
         return supported, f"{name} x{ratio:.3f}"
     samples_before = first["samples"] if first["samples"] is not None else (first["value"],)
     samples_after = last["samples"] if last["samples"] is not None else (last["value"],)

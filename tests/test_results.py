@@ -262,6 +262,15 @@ def test_steps_are_regressions_only_with_evidence(results_set: tuple[Path, list[
     assert unsupported["evidence"] == "no instruction count or relative timing at these commits"
 
 
+def test_unchanged_counts_alone_put_a_step_within_noise(results_set: tuple[Path, list[str]]) -> None:
+    # As after a quick main job: relative timings with one process a commit cannot decide, the counts can.
+    points = load_results(results_set[0]).points
+    points = points[~points["benchmark"].astype(str).str.startswith("bench_relative.")]
+    noise = find_changes(points).set_index("benchmark").loc[[PLANTED_NOISE.benchmark]].iloc[0]
+    assert noise["kind"] == "within noise"
+    assert noise["evidence"].startswith("Instructions.track_train_step x1.00"), noise["evidence"]
+
+
 def test_a_speed_up_is_an_improvement(tmp_path: Path) -> None:
     step = PlantedStep(CPU_MACHINE, "bench_latency.Latency.time_train_step", 3, 0.5, {"variant": "reference"})
     counts = PlantedStep(
