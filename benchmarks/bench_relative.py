@@ -11,7 +11,7 @@ when the layer's own work moves.
 
 Each method returns the median of its process's paired ratios as one asv
 sample (``{"samples": [...], "number": 1}``, asv's timing-result form), so
-``asv run -a rounds=5`` gives five processes, five samples per commit, and
+``asv run -a rounds=7`` gives seven processes, seven samples per commit, and
 asv's statistics (median, quartiles) are over processes, the independent
 unit. (asv reads a ``rounds`` attribute from ``time_`` benchmarks only; a
 plain ``asv run`` gives one process per commit, which the dashboard marks
