@@ -55,9 +55,9 @@ DEFAULT_ROUNDS = 7
 """Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
 base, head, then head, base..., each a fresh process giving one per-process
 value, so a drift of a shared runner hits both commits alike. The per-process
-test needs at least :data:`bncvl.decision.MIN_PROCESSES`; with 7 + 7 values it
-still finds p < 0.01 with 6 of the 49 pairs out of order (with 5 + 5, one),
-so one process on a loaded core does not hide a regression."""
+test needs at least :data:`bncvl.decision.MIN_PROCESSES` (7): with 7 + 7
+values it finds p < 0.001 with at most one of the 49 pairs out of order, so
+one process on a loaded core does not hide a regression."""
 
 DEFAULT_FACTOR_RULES = ("time_=1.6",)
 """Factors applied after the user's ``--factor-for`` rules: absolute times

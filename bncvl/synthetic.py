@@ -88,7 +88,7 @@ _LAYER_BENCHMARKS: dict[str, tuple[str, bool, float]] = {
     "bench_relative.RelativeCpuTime.track_eval_forward": ("time ratio", False, 2.0),
     "bench_relative.RelativeCpuTime.track_train_step": ("time ratio", False, 2.4),
 }
-_PROCESSES = 5
+_PROCESSES = 7
 """Per-process samples of a relative timing (asv's ``rounds``)."""
 _STORAGE_BENCHMARKS = {
     "bench_memory.WeightStorage.track_float_weight_bytes": 147456.0,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -85,24 +86,49 @@ def _values(output: Path, commit: str) -> dict[str, list[float]]:
     return values
 
 
+_UNITS = {"bench_instructions": "instructions", "bench_relative": "time ratio", "bench_memory": "bytes"}
+"""The unit of each module's benchmarks in the default check (as benchmarks.json gives them)."""
+
+
+def worsened_now(entry: dict) -> list[str]:
+    """The benchmarks today's decision (``bncvl.decision``, ``bncvl.report``) calls worse in a logged
+    check, from its recorded values, as ``bncvl check`` with its default factors would."""
+    from bncvl.check import DEFAULT_FACTOR_RULES
+    from bncvl.report import Outcome, compare, parse_factor_rule
+
+    def outcomes(side: str) -> dict[str, Outcome]:
+        return {
+            name: Outcome(statistics.median(values), samples=values if len(values) > 1 else None)
+            for name, values in entry["values"][side].items()
+        }
+
+    units = {name.split("(", 1)[0]: _UNITS.get(name.split(".", 1)[0]) for name in entry["values"]["base"]}
+    rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
+    comparison = compare("base", "head", outcomes("base"), outcomes("head"), units, factor_rules=rules)
+    return [change.name for change in comparison.worsened]
+
+
 def summary(log: Path) -> str:
-    """A Markdown table of the log: per case, checks, flagged, which benchmarks flagged, and minutes per check."""
+    """A Markdown table of the log: per case, checks, flagged (as run, and by today's decision from the
+    recorded values), which benchmarks flagged today, and minutes per check."""
     cases: dict[str, list[dict]] = collections.defaultdict(list)
     for line in log.read_text().splitlines():
         entry = json.loads(line)
         cases[entry["case"]].append(entry)
     lines = [
-        "| case | checks | flagged | errors | flagged by (checks) | minutes per check | load (1 min) |",
-        "|---|---:|---:|---:|---|---|---|",
+        "| case | checks | flagged as run | flagged now | errors | flagged now by (checks) | minutes per check "
+        "| load (1 min) |",
+        "|---|---:|---:|---:|---:|---|---|---|",
     ]
     for case, entries in cases.items():
-        flagged = sum(e["exit"] == 1 for e in entries)
-        errors = sum(e["exit"] not in (0, 1) for e in entries)
-        by = collections.Counter(kind for e in entries for kind in set(map(_kind, e["worsened"])))
+        measured = [e for e in entries if e["exit"] in (0, 1)]
+        now = [worsened_now(e) for e in measured if "values" in e]  # early logs kept no values
+        by = collections.Counter(kind for names in now for kind in set(map(_kind, names)))
         minutes = [e["seconds"] / 60 for e in entries]
         loads = [float(e["load_1min"]) for e in entries]
         lines.append(
-            f"| {case} | {len(entries)} | {flagged} | {errors} | "
+            f"| {case} | {len(entries)} | {sum(e['exit'] == 1 for e in entries)} | "
+            f"{sum(map(bool, now))} of {len(now)} | {len(entries) - len(measured)} | "
             + (", ".join(f"{kind} {count}" for kind, count in sorted(by.items())) or "-")
             + f" | {min(minutes):.1f}-{max(minutes):.1f} | {min(loads):.1f}-{max(loads):.1f} |"
         )

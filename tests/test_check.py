@@ -239,7 +239,7 @@ def repo(tmp_path: Path) -> Path:
         (["check", "--main-branch", "nosuchbranch"], "'nosuchbranch' is not a commit"),
         (["check", "--factor", "0.9", "HEAD~1"], "--factor must be a number >= 1.0"),
         (["check", "--factor-for", "nope", "HEAD~1"], "expects REGEX=FACTOR"),
-        (["check", "--rounds", "1", "HEAD~1"], "--rounds must be >= 5"),
+        (["check", "--rounds", "1", "HEAD~1"], "--rounds must be >= 7"),
         (["check", "--config", "missing.json", "HEAD~1"], "no asv configuration at"),
     ],
 )

@@ -141,7 +141,8 @@ def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest, results_
     series = f"{CPU_MACHINE} variant=fused, preset=medium, device=cpu, dtype=float32"
     assert series in names
     assert f"IQR {series}" in names and f"step fit {series}" in names
-    assert any(name.startswith("regression ×1.5") for name in names)
+    (marker,) = [name for name in names if name.startswith("regression ×")]
+    assert float(marker.removeprefix("regression ×")) == pytest.approx(1.5, rel=0.05), "the planted 1.5x step"
     line = next(trace for trace in spec["data"] if trace.get("name") == series)
     assert "%{customdata[0]}" in line["hovertemplate"] and "%{customdata[1]}" in line["hovertemplate"]
     xaxis = spec["layout"]["xaxis"]

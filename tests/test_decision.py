@@ -11,6 +11,7 @@ import pytest
 from bncvl.decision import (
     INSTRUCTIONS_UNIT,
     MIN_PROCESSES,
+    RELATIVE_ALPHA,
     RELATIVE_FACTOR,
     RELATIVE_UNIT,
     Evidence,
@@ -56,42 +57,56 @@ def test_mann_whitney_extremes() -> None:
 
 def test_ties_count_half_and_never_make_identical_samples_significant() -> None:
     assert mann_whitney_greater([1.0] * 5, [1.0] * 5) >= 0.5
-    assert not compare_processes([2.0] * 5, [2.0] * 5).worse
+    assert not compare_processes([2.0] * 7, [2.0] * 7).worse
+
+
+BEFORE = [2.00, 2.02, 1.98, 2.01, 1.99, 2.03, 1.97]
+"""Seven per-process values of one commit: the check's default number of processes."""
 
 
 def test_a_shift_beyond_the_factor_in_every_process_is_worse() -> None:
-    before = [2.00, 2.02, 1.98, 2.01, 1.99]
-    after = [x * 1.10 for x in before]
-    test = compare_processes(before, after)
+    after = [x * 1.10 for x in BEFORE]
+    test = compare_processes(BEFORE, after)
     assert test.ratio == pytest.approx(1.10)
     assert test.worse and not test.better
-    assert test.describe() == "p=0.004 (one-sided Mann-Whitney U on per-process values, 5+5 processes)"
-    assert compare_processes(after, before).better
+    assert test.describe() == "p=0.00029 (one-sided Mann-Whitney U on per-process values, 7+7 processes)"
+    assert compare_processes(after, BEFORE).better
+
+
+def test_one_pair_out_of_order_is_still_significant_two_are_not() -> None:
+    after = sorted(x * 1.10 for x in BEFORE)
+    base = sorted(BEFORE)
+    one = [base[-1] * 0.999 if i == 0 else x for i, x in enumerate(after)]  # the head's fastest below one base
+    assert mann_whitney_greater(base, one) == pytest.approx(2 / math.comb(14, 7))
+    assert compare_processes(base, one).worse
+    two = [base[-2] * 0.999 if i == 0 else x for i, x in enumerate(after)]  # below two base values
+    assert not compare_processes(base, two).worse
 
 
 def test_a_significant_shift_within_the_factor_is_not_worse() -> None:
-    before = [2.00, 2.01, 2.02, 2.03, 2.04]
-    after = [x * (RELATIVE_FACTOR - 0.02) for x in before]
+    before = [2.00, 2.001, 2.002, 2.003, 2.004, 2.005, 2.006]
+    after = [x * (RELATIVE_FACTOR - 0.005) for x in before]
     test = compare_processes(before, after)
-    assert test.p_worse < 0.01, "every process moved"
+    assert test.p_worse < 0.001, "every process moved"
     assert not test.worse, "but by less than the factor"
 
 
 def test_one_outlier_process_does_not_make_a_regression() -> None:
-    before = [2.00, 2.01, 2.02, 2.03, 2.04]
-    after = [2.00, 2.01, 2.02, 2.03, 4.00]  # one process on a loaded core
-    assert not compare_processes(before, after).worse
+    after = [*BEFORE[:-1], 4.00]  # one process on a loaded core
+    assert not compare_processes(BEFORE, after).worse
 
 
 def test_too_few_processes_decide_nothing() -> None:
-    test = compare_processes([1.0, 1.0], [2.0, 2.0, 2.0, 2.0, 2.0])
+    test = compare_processes([1.0, 1.0], [2.0] * 7)
     assert not test.enough and not test.worse
-    assert test.describe() == f"too few processes (2+5 processes; {MIN_PROCESSES} each needed)"
+    assert test.describe() == f"too few processes (2+7 processes; {MIN_PROCESSES} each needed)"
+    # With one process fewer than the minimum, even a complete separation cannot reach the level.
+    assert mann_whitney_greater([1.0] * 6, [2.0] * 6) > RELATIVE_ALPHA
 
 
 def test_skipped_processes_are_left_out_and_none_at_all_is_an_error() -> None:
-    test = compare_processes([1.0, math.nan, 1.0, 1.0, 1.0, 1.0], [1.5] * 5)
-    assert test.before == (1.0,) * 5 and test.worse
+    test = compare_processes([1.0, math.nan, *[1.0] * 6], [1.5] * 7)
+    assert test.before == (1.0,) * 7 and test.worse
     with pytest.raises(ValueError, match="per-process values needed on both sides; got 0 before and 5 after"):
         compare_processes([math.nan], [1.0] * 5)
 

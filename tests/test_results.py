@@ -247,8 +247,8 @@ def test_steps_are_regressions_only_with_evidence(results_set: tuple[Path, list[
     time_step = changes.loc[[PLANTED_TIME.benchmark]].iloc[0]
     assert time_step["kind"] == "regression"
     assert re.fullmatch(
-        r"RelativeCpuTime\.track_eval_forward x1\.[45]\d*, p=0\.004 \(one-sided Mann-Whitney U on per-process "
-        r"values, 5\+5 processes\)",
+        r"RelativeCpuTime\.track_eval_forward x1\.[45]\d*, p=0\.00029 \(one-sided Mann-Whitney U on per-process "
+        r"values, 7\+7 processes\)",
         time_step["evidence"],
     ), "only the supporting evidence is named"
     flops_step = changes.loc[[PLANTED_FLOPS.benchmark]].iloc[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.decision import MIN_PROCESSES
 from bncvl.steps import UNCONFIRMED, WITHIN_NOISE
 from dashboard import data, widgets
 
@@ -83,8 +84,8 @@ if widgets.require_results(results):
         )
     st.caption(
         f"{noise} step(s) within noise (instruction counts and relative timings contradict them) and "
-        f"{unconfirmed} unconfirmed (low confidence: no count or timing to test, or fewer than 5 processes "
-        "per commit) are not called regressions."
+        f"{unconfirmed} unconfirmed (low confidence: no count or timing to test, or fewer than "
+        f"{MIN_PROCESSES} processes per commit) are not called regressions."
     )
     st.page_link("views/regressions.py", label="All steps →")
 
