@@ -1,12 +1,12 @@
 """How fast the dashboard reads an asv results directory: a cold load of 1,000 result files, and a cached one.
 
 Goals (issue 5): cold under 3 s, cached under 0.3 s, on a 2-core machine.
-The cold load is :func:`bncvl.results.load_results`; the cached load is
+The cold load is :func:`bncvl.track.results.load_results`; the cached load is
 what every page does on each rerun: ``dashboard.data.results()``, which
 fingerprints the directory (names, sizes, mtimes) and hits Streamlit's
 ``st.cache_data``.
 
-The set is synthetic (:func:`bncvl.synthetic.write_results_set`): 4 machines
+The set is synthetic (:func:`bncvl.testing.synthetic.write_results_set`): 4 machines
 × 250 commits, each file holding the suite's benchmark names over a
 4-variant, 2-preset, 2-device, 1-dtype grid (233 values, about 25 kB). A
 file of the full grid (8 variants, 3 presets, 2 devices, 3 dtypes) is about
@@ -25,16 +25,23 @@ import os
 import sys
 from pathlib import Path
 
+from benchmarks.common import bncvl_module
+
 MACHINES = ("ci-cpu", "lab-h100", "lab-a100", "lab-l4")
 COMMITS = 250
 
 
 def _skip_reason() -> str | None:
-    for module in ("pandas", "streamlit", "asv", "bncvl.results", "bncvl.synthetic"):
+    for module in ("pandas", "streamlit", "asv"):
         try:
             importlib.import_module(module)
         except ImportError as error:
-            return f"{module} cannot be imported here ({error}); the dashboard extra or bncvl.results is absent"
+            return f"{module} cannot be imported here ({error}); the dashboard extra is absent"
+    for module in ("results", "synthetic"):
+        try:
+            bncvl_module(module)
+        except ImportError as error:
+            return f"bncvl's {module} module cannot be imported at this commit ({error})"
     return None
 
 
@@ -48,7 +55,7 @@ class DashboardLoad:
         reason = _skip_reason()
         if reason is not None:
             return {"root": None, "skip": reason}
-        from bncvl.synthetic import write_results_set
+        write_results_set = bncvl_module("synthetic").write_results_set
 
         root = os.path.abspath("results")
         write_results_set(root, commits=COMMITS, machines=MACHINES)
@@ -70,7 +77,7 @@ class DashboardLoad:
             from dashboard import data
         except ImportError as error:
             raise NotImplementedError(f"dashboard/ cannot be imported from {checkout}: {error}") from error
-        from bncvl.results import load_results
+        load_results = bncvl_module("results").load_results
 
         os.environ["BNCVL_RESULTS_DIR"] = root
         self.load_results = load_results

@@ -1,7 +1,7 @@
 """GPU behaviour of the eval forward pass: utilisation, memory bandwidth, energy, power, SM clock.
 
 For each combination, ``setup_cache`` runs the forward pass back to back for
-at least ``bncvl.nvml.MIN_SAMPLED_SECONDS`` while ``bncvl.nvml.NvmlSampler``
+at least ``MIN_SAMPLED_SECONDS`` while ``NvmlSampler`` (:mod:`bncvl.measure.nvml`)
 polls NVML, once; the five ``track_`` methods report that one loop.
 """
 
@@ -22,8 +22,9 @@ from benchmarks.common import (
     free_device_memory,
     measure_each,
     require,
+    resolve_device,
+    synchronize,
 )
-from bncvl.timing import resolve_device, synchronize
 
 __all__ = ["GPU", "sustained_forward"]
 
@@ -32,8 +33,8 @@ PRESETS = ["small", "large"]
 
 def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dict[str, float | None]:
     """Run eval forward for at least ``MIN_SAMPLED_SECONDS`` under NVML sampling; the five figures."""
-    sampler_class = require("bncvl.nvml", "NvmlSampler")
-    min_seconds = require("bncvl.nvml", "MIN_SAMPLED_SECONDS")
+    sampler_class = require("nvml", "NvmlSampler")
+    min_seconds = require("nvml", "MIN_SAMPLED_SECONDS")
     cuda = resolve_device(device)
     work = build_workload(variant, preset, "eval", device, dtype)
     for _ in range(3):  # warm-up: cuDNN autotuning, lazy caches
@@ -70,9 +71,9 @@ class GPU:
     def setup_cache(self) -> dict:
         try:
             check_applicable("small", "cuda", "float32")
-            unavailable = require("bncvl.nvml", "NvmlUnavailableError")
+            unavailable = require("nvml", "NvmlUnavailableError")
             try:
-                require("bncvl.nvml", "load_nvml")()
+                require("nvml", "load_nvml")()
             except unavailable as missing:
                 raise NotImplementedError(str(missing)) from None
         except NotImplementedError as reason:

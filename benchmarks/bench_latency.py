@@ -1,7 +1,7 @@
 """Latency of BNCVL's passes: eval forward, training forward, backward alone, training step.
 
 asv times each ``time_`` method itself; every body ends with the device
-synchronised (``bncvl.timing.synchronize``), so a CUDA time is the work's,
+synchronised (``synchronize`` of :mod:`bncvl.measure.timer`), so a CUDA time is the work's,
 not the launch's.
 """
 
@@ -18,9 +18,10 @@ from benchmarks.common import (
     build_workload,
     check_applicable,
     latency_clock,
+    resolve_device,
     select_clock,
+    synchronize,
 )
-from bncvl.timing import resolve_device, synchronize
 
 
 class Latency:

@@ -1,9 +1,6 @@
 """Memory of the layer's own tensors (never process RSS, of which torch's import alone is ~760 MB).
 
-Peaks (``bncvl.memory.peak_tensor_bytes``): CPU, the allocator's events
-under ``torch.profiler``, which also sees compiled code; CUDA,
-``max_memory_allocated`` after a reset. Saved activations: what autograd
-keeps for backward.
+What is measured, and how, is in :mod:`benchmarks.figures`.
 """
 
 from __future__ import annotations
@@ -17,64 +14,19 @@ from torch import Tensor
 from benchmarks.common import (
     GRID_DEVICES,
     GRID_DTYPES,
-    LAYER_PRESETS,
     PARAM_NAMES,
     VARIANT_NAMES,
+    Workload,
     build_workload,
     cached_entry,
-    free_device_memory,
-    layer_figures_cache,
-    require,
+    packed_storage_bytes,
 )
-from bncvl.quantize import packed_storage_bytes
-from bncvl.workload import Workload
+from benchmarks.figures import LAYER_PRESETS, layer_figures_cache
 
 __all__ = [
     "Memory",
     "WeightStorage",
-    "memory_figures",
-    "peak_forward_bytes",
-    "peak_train_step_bytes",
-    "saved_activation_bytes",
 ]
-
-
-def _resident(work: Workload) -> list[Tensor]:
-    """Tensors alive before a pass: not the pass's own memory."""
-    return [work.x, work.grad_output, *work.layer.parameters(), *work.layer.buffers()]
-
-
-def peak_forward_bytes(work: Workload) -> int:
-    """Peak bytes of one eval forward, after one untimed call (lazy caches, allocator warm-up)."""
-    peak_tensor_bytes = require("bncvl.memory", "peak_tensor_bytes")
-    work.eval_forward()
-    return peak_tensor_bytes(work.eval_forward, work.x.device)
-
-
-def peak_train_step_bytes(work: Workload) -> int:
-    """Peak bytes of one training step (forward and backward), gradients included."""
-    peak_tensor_bytes = require("bncvl.memory", "peak_tensor_bytes")
-    work.train_step()
-    work.zero_grad()
-    return peak_tensor_bytes(work.train_step, work.x.device)
-
-
-def saved_activation_bytes(work: Workload) -> int:
-    """Bytes autograd saves for backward in one training forward, input and parameters excluded."""
-    saved_tensor_bytes = require("bncvl.memory", "saved_tensor_bytes")
-    return saved_tensor_bytes(work.train_forward, exclude=_resident(work))
-
-
-def memory_figures(variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:
-    """The three byte counts of one combination (see :class:`Memory`)."""
-    train = build_workload(variant, preset, "train", device, dtype)
-    figures = {
-        "peak_forward": peak_forward_bytes(build_workload(variant, preset, "eval", device, dtype)),
-        "peak_train_step": peak_train_step_bytes(train),
-        "saved_activation": saved_activation_bytes(train),
-    }
-    free_device_memory(device)
-    return figures
 
 
 class Memory:
@@ -82,7 +34,7 @@ class Memory:
 
     Byte counts are exact, not sampled, so they are measured once per
     combination in the ``setup_cache`` shared with ``Efficiency``
-    (:func:`benchmarks.common.layer_figures_cache`): in one process each
+    (:func:`benchmarks.figures.layer_figures_cache`): in one process each
     compiled variant compiles once per shape, instead of once in each of
     asv's per-benchmark processes (3 minutes of a 10-minute run before).
     """

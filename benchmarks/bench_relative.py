@@ -17,7 +17,7 @@ unit. (asv reads a ``rounds`` attribute from ``time_`` benchmarks only; a
 plain ``asv run`` gives one process per commit, which the dashboard marks
 low-confidence. ``bncvl check`` passes ``-a rounds=7``.) ``bncvl
 check`` and the dashboard test these per-process values
-(:func:`bncvl.decision.compare_processes`), not the pairs within a process.
+(:func:`bncvl.track.decision.compare_processes`), not the pairs within a process.
 
 Both clocks are kept: CPU time ignores other processes' use of the core;
 wall time also sees a pass that waits (a sleep, a lock, I/O), which CPU time
@@ -42,9 +42,10 @@ from benchmarks.common import (
     Reproducible,
     build_workload,
     check_applicable,
+    get_preset,
+    resolve_device,
+    synchronize,
 )
-from bncvl.presets import get_preset
-from bncvl.timing import resolve_device, synchronize
 
 __all__ = [
     "BLOCK_SECONDS",

@@ -17,7 +17,7 @@ repeat). It writes a manifest naming what each dump holds; the parent reads
 each dump's ``totals:`` line.
 
 Conditions, fixed for every commit: one torch thread, the seed of
-``bncvl.timing``, ``ATEN_CPU_CAPABILITY=avx2`` and ``ONEDNN_MAX_CPU_ISA=AVX2``
+``bncvl.measure.timer``, ``ATEN_CPU_CAPABILITY=avx2`` and ``ONEDNN_MAX_CPU_ISA=AVX2``
 and ``TORCHINDUCTOR_CPP_MARCH=haswell`` (:data:`ISA_ENV`: valgrind emulates
 no AVX-512, and the suite's timed processes are held to the same kernels by
 ``benchmarks/__init__.py``), ``PYTHONHASHSEED=0``.

@@ -5,9 +5,12 @@ tensor. asv's forkserver (see asv.conf.json) imports the suite once and
 forks one process per parameter combination, so torch's import (about 3 s
 on a 2-core machine) is paid once per run, not once per combination.
 
-The suite must import against every commit it is run on, so this module
-imports only what bncvl's first commit already had (presets, timing,
-variants, workload); younger helpers go through :func:`require`.
+The suite must import against every commit it is run on, and bncvl's
+modules moved (``bncvl.timing`` became ``bncvl.measure.timer``...), so the
+suite reaches bncvl only through :func:`bncvl_module`, which knows both
+places, and re-exports from here what the benchmark modules need. What
+bncvl's first commit already had (presets, timing, variants, workload,
+quantize) is imported at the top; younger helpers go through :func:`require`.
 """
 
 from __future__ import annotations
@@ -21,14 +24,54 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import torch
 
-from bncvl import variants as _variants
-from bncvl.presets import Shape, get_preset
-from bncvl.timing import reproducible, resolve_device
-from bncvl.workload import Mode, Workload, make_workload, parse_dtype
+BNCVL_MODULES: dict[str, tuple[str, ...]] = {
+    "functional": ("bncvl.layers.functional", "bncvl.quantize"),
+    "memory": ("bncvl.measure.memory", "bncvl.memory"),
+    "nvml": ("bncvl.measure.nvml", "bncvl.nvml"),
+    "presets": ("bncvl.measure.presets", "bncvl.presets"),
+    "registry": ("bncvl.layers.registry", "bncvl.variants"),
+    "results": ("bncvl.track.results", "bncvl.results"),
+    "synthetic": ("bncvl.testing.synthetic", "bncvl.synthetic"),
+    "timer": ("bncvl.measure.timer", "bncvl.timing"),
+    "workload": ("bncvl.measure.workload", "bncvl.workload"),
+}
+"""The bncvl modules the suite uses: its name here -> where this tree keeps it, then where older commits did."""
+
+
+def bncvl_module(name: str) -> ModuleType:
+    """The module ``name`` (a key of :data:`BNCVL_MODULES`) of the bncvl under test, wherever that commit keeps it.
+
+    Raises:
+        ModuleNotFoundError: the commit has it in none of its places.
+        ImportError: the module exists but fails to import (a real error, never taken for "absent").
+    """
+    places = BNCVL_MODULES[name]
+    for place in places:
+        try:
+            return importlib.import_module(place)
+        except ModuleNotFoundError as error:
+            if error.name is None or not (place == error.name or place.startswith(f"{error.name}.")):
+                raise
+    raise ModuleNotFoundError(f"bncvl has no {name!r} module at this commit (looked for {', '.join(places)})")
+
+
+_variants = bncvl_module("registry")
+Shape = bncvl_module("presets").Shape
+get_preset = bncvl_module("presets").get_preset
+Timer = bncvl_module("timer").Timer
+reproducible = bncvl_module("timer").reproducible
+resolve_device = bncvl_module("timer").resolve_device
+synchronize = bncvl_module("timer").synchronize
+Mode = bncvl_module("workload").Mode
+Workload = bncvl_module("workload").Workload
+make_workload = bncvl_module("workload").make_workload
+parse_dtype = bncvl_module("workload").parse_dtype
+packed_storage_bytes = bncvl_module("functional").packed_storage_bytes
 
 __all__ = [
     "CPU_DTYPE",
@@ -37,7 +80,6 @@ __all__ = [
     "DTYPES",
     "GRID_DEVICES",
     "GRID_DTYPES",
-    "LAYER_PRESETS",
     "PARAM_NAMES",
     "QUICK_REGEX",
     "VARIANT_NAMES",
@@ -48,7 +90,6 @@ __all__ = [
     "check_variant_coverage",
     "keep_freed_memory",
     "latency_clock",
-    "layer_figures_cache",
     "measure_each",
     "registered_variants",
     "require",
@@ -57,7 +98,7 @@ __all__ = [
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
 """Every implementation the suite measures: ``bncvl.VARIANTS`` plus the bare-conv
-limit (``bncvl.variants.BASELINES``). A name missing at the commit being
+limit (``BASELINES`` of :mod:`bncvl.layers.registry`). A name missing at the commit being
 benchmarked is skipped there; a registered name missing here fails the import."""
 
 PARAM_NAMES = ["variant", "preset", "device", "dtype"]
@@ -114,7 +155,7 @@ check_variant_coverage()
 
 
 def require(module: str, name: str) -> Any:
-    """``module.name`` of the bncvl under test, for helpers younger than the oldest commits benchmarked.
+    """``name`` from bncvl's module ``module`` (see :func:`bncvl_module`), for helpers younger than the oldest commits.
 
     The suite must import against every commit it runs on, so such helpers
     are looked up when a benchmark runs, not imported at the top.
@@ -123,9 +164,9 @@ def require(module: str, name: str) -> Any:
         NotImplementedError: the commit under test does not have it (asv records a skip).
     """
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise NotImplementedError(f"{module}.{name} does not exist at this commit") from None
+        return getattr(bncvl_module(module), name)
+    except (ModuleNotFoundError, AttributeError):
+        raise NotImplementedError(f"bncvl's {module}.{name} does not exist at this commit") from None
 
 
 def check_applicable(preset: str, device: str, dtype: str) -> None:
@@ -172,7 +213,7 @@ def select_clock(device: str) -> None:
     """Make :func:`latency_clock` read the clock that suits ``device``; called from ``setup``.
 
     On the CPU the suite times this process's CPU time. With one intra-op
-    thread (``bncvl.timing.DEFAULT_THREADS``) that equals the wall time on an
+    thread (``DEFAULT_THREADS`` of :mod:`bncvl.measure.timer`) that equals the wall time on an
     idle machine, and it leaves out the time other processes hold the core:
     on a shared 2-core machine wall-clock samples of one process shifted
     together by up to 10x under load, which asv's significance test then took
@@ -192,7 +233,7 @@ def latency_clock() -> float:
 def keep_freed_memory() -> None:
     """Make glibc's malloc reuse freed memory instead of unmapping it (no-op on other C libraries).
 
-    The suite's own copy of ``bncvl.timing.keep_freed_memory`` (whose
+    The suite's own copy of ``keep_freed_memory`` of :mod:`bncvl.measure.timer` (whose
     docstring has the measurements): commits older than that function must be
     measured with the same allocator, or the history would show a step that
     no code change made.
@@ -235,7 +276,7 @@ _import_compiler_in_forkserver()
 
 
 class Reproducible:
-    """``bncvl.timing.reproducible`` held open from ``setup`` to ``teardown``: fixed seed and thread count.
+    """``reproducible`` (:mod:`bncvl.measure.timer`) held open from ``setup`` to ``teardown``: seed and threads.
 
     Also :func:`keep_freed_memory`, whatever the commit under test.
     """
@@ -267,26 +308,6 @@ def measure_each(params: list[list[str]], measure: Callable[[str, str, str, str]
         except NotImplementedError as reason:
             results[key] = str(reason)
     return results
-
-
-LAYER_PRESETS = ["tiny", "small", "medium", "large"]
-"""Presets of the classes that share :func:`layer_figures_cache` (``Memory``, ``Efficiency``)."""
-
-
-def layer_figures_cache(self: object) -> dict:
-    """The ``setup_cache`` of ``Memory`` and ``Efficiency``: bytes and eval-forward speed of every combination.
-
-    asv keys a ``setup_cache`` by its source location, so the two classes
-    assigning this one function share one run of it: one process in which
-    each compiled variant compiles once per shape, instead of once per class.
-    """
-    from benchmarks.bench_efficiency import forward_figures
-    from benchmarks.bench_memory import memory_figures
-
-    def figures(variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:
-        return {**memory_figures(variant, preset, device, dtype), **forward_figures(variant, preset, device, dtype)}
-
-    return measure_each([VARIANT_NAMES, LAYER_PRESETS, GRID_DEVICES, GRID_DTYPES], figures)
 
 
 def cached_entry(cache: dict, variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:

@@ -8,20 +8,17 @@ they need torch, which takes seconds to import, while the command line
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bncvl import _lazy
 
 if TYPE_CHECKING:
-    from bncvl.cached import CachedBNCVL
-    from bncvl.channels_last import ChannelsLastBNCVL
-    from bncvl.fast import FastBNCVL
-    from bncvl.fused import FusedBNCVL
-    from bncvl.graphs import CudaGraphBNCVL
-    from bncvl.half import HalfBNCVL
-    from bncvl.layer import BNCVL
-    from bncvl.limit import ConvLimit
-    from bncvl.packed import PackedBNCVL
-    from bncvl.quantize import (
+    from bncvl.layers.cached import CachedBNCVL
+    from bncvl.layers.channels_last import ChannelsLastBNCVL
+    from bncvl.layers.conv_limit import ConvLimit
+    from bncvl.layers.cuda_graph import CudaGraphBNCVL
+    from bncvl.layers.fast import FastBNCVL
+    from bncvl.layers.functional import (
         float_storage_bytes,
         mean_threshold,
         pack_bits,
@@ -29,8 +26,12 @@ if TYPE_CHECKING:
         ste_mean_threshold,
         unpack_bits,
     )
-    from bncvl.timing import Measurement, Timer
-    from bncvl.variants import BASELINES, VARIANTS, get
+    from bncvl.layers.fused import FusedBNCVL
+    from bncvl.layers.half import HalfBNCVL
+    from bncvl.layers.packed import PackedBNCVL
+    from bncvl.layers.reference import BNCVL
+    from bncvl.layers.registry import BASELINES, VARIANTS, get
+    from bncvl.measure.timer import Measurement, Timer
 
 __all__ = [
     "BASELINES",
@@ -57,38 +58,27 @@ __all__ = [
 
 # public name -> the module that defines it
 _MODULES = {
-    "BASELINES": "bncvl.variants",
-    "BNCVL": "bncvl.layer",
-    "VARIANTS": "bncvl.variants",
-    "CachedBNCVL": "bncvl.cached",
-    "ChannelsLastBNCVL": "bncvl.channels_last",
-    "ConvLimit": "bncvl.limit",
-    "CudaGraphBNCVL": "bncvl.graphs",
-    "FastBNCVL": "bncvl.fast",
-    "FusedBNCVL": "bncvl.fused",
-    "HalfBNCVL": "bncvl.half",
-    "Measurement": "bncvl.timing",
-    "PackedBNCVL": "bncvl.packed",
-    "Timer": "bncvl.timing",
-    "float_storage_bytes": "bncvl.quantize",
-    "get": "bncvl.variants",
-    "mean_threshold": "bncvl.quantize",
-    "pack_bits": "bncvl.quantize",
-    "packed_storage_bytes": "bncvl.quantize",
-    "ste_mean_threshold": "bncvl.quantize",
-    "unpack_bits": "bncvl.quantize",
+    "BASELINES": "bncvl.layers.registry",
+    "BNCVL": "bncvl.layers.reference",
+    "VARIANTS": "bncvl.layers.registry",
+    "CachedBNCVL": "bncvl.layers.cached",
+    "ChannelsLastBNCVL": "bncvl.layers.channels_last",
+    "ConvLimit": "bncvl.layers.conv_limit",
+    "CudaGraphBNCVL": "bncvl.layers.cuda_graph",
+    "FastBNCVL": "bncvl.layers.fast",
+    "FusedBNCVL": "bncvl.layers.fused",
+    "HalfBNCVL": "bncvl.layers.half",
+    "Measurement": "bncvl.measure.timer",
+    "PackedBNCVL": "bncvl.layers.packed",
+    "Timer": "bncvl.measure.timer",
+    "float_storage_bytes": "bncvl.layers.functional",
+    "get": "bncvl.layers.registry",
+    "mean_threshold": "bncvl.layers.functional",
+    "pack_bits": "bncvl.layers.functional",
+    "packed_storage_bytes": "bncvl.layers.functional",
+    "ste_mean_threshold": "bncvl.layers.functional",
+    "unpack_bits": "bncvl.layers.functional",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first access and keep the name here (PEP 562)."""
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bncvl' has no attribute {name!r}; public names: {', '.join(__all__)}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = _lazy.attach(__name__, _MODULES)

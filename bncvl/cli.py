@@ -6,29 +6,36 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-# name -> (module, one-line help). A module defines configure(parser) and
-# main(args) -> exit code, and imports its heavy or optional dependencies
-# inside main, so `bncvl --help` stays fast and works without extras.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "profile": ("bncvl.profile", "time every variant against the reference"),
-    "machine": ("bncvl.machine", "register this machine with asv, with its GPU, driver, CUDA and torch facts"),
-    "history": ("bncvl.history", "benchmark a range of commits in the current environment (asv -E existing)"),
-    "analyze": ("bncvl.analysis.cli_analyze", "train BNCVL layers on a real dataset and record how they binarise"),
-    "summary": ("bncvl.analysis.cli_summary", "Larq-style model summary: params by bit-width, memory, MACs"),
-    "dashboard": ("bncvl.dashboard", "serve the Streamlit dashboard of asv results and analysis runs"),
-    "check": ("bncvl.check", "CI regression check: benchmark two commits and fail on a significant slowdown"),
-    "pipeline": ("bncvl.pipeline", "the main job: register, benchmark recent commits, analyze, serve the dashboard"),
+# name -> one-line help. The command's module is bncvl.commands.<name>; it
+# defines configure(parser) and main(args) -> exit code, and imports its heavy
+# or optional dependencies inside main, so `bncvl --help` stays fast and works
+# without extras.
+COMMANDS: dict[str, str] = {
+    "profile": "time every variant against the reference",
+    "machine": "register this machine with asv, with its GPU, driver, CUDA and torch facts",
+    "history": "benchmark a range of commits in the current environment (asv -E existing)",
+    "analyze": "train BNCVL layers on a real dataset and record how they binarise",
+    "summary": "Larq-style model summary: params by bit-width, memory, MACs",
+    "dashboard": "serve the Streamlit dashboard of asv results and analysis runs",
+    "check": "CI regression check: benchmark two commits and fail on a significant slowdown",
+    "pipeline": "the main job: register, benchmark recent commits, analyze, serve the dashboard",
 }
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand ``name`` (``bncvl.commands.<name>``), imported now."""
+    return importlib.import_module(f"bncvl.commands.{name}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bncvl", description="Profile and benchmark the BNCVL binary-weight layer.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == command:
-            importlib.import_module(module).configure(sub_parser)
+            command_module(name).configure(sub_parser)
     return parser
 
 
@@ -37,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
-        return importlib.import_module(COMMANDS[args.command][0]).main(args)
+        return command_module(args.command).main(args)
     except (ValueError, RuntimeError, FileNotFoundError) as error:
         print(f"bncvl {args.command}: error: {error}", file=sys.stderr)
         return 2

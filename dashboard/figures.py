@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bncvl.results import fit_steps
+from bncvl.track.results import fit_steps
 
 __all__ = [
     "ReaderUnit",
@@ -80,7 +80,7 @@ def commit_axis(table: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     never a fractional position.
 
     Args:
-        table: rows with ``commit_hash`` and ``order`` (:attr:`bncvl.results.ResultsSet.points`).
+        table: rows with ``commit_hash`` and ``order`` (:attr:`bncvl.track.results.ResultsSet.points`).
     """
     labels = table["commit_hash"].astype(str).str[:8]
     ordered = pd.DataFrame({"label": labels, "order": table["order"]}).sort_values("order")
@@ -121,7 +121,7 @@ def trend_figure(
 
     Args:
         points: rows of :attr:`ResultsSet.points`, one or more series.
-        changes: rows of :func:`bncvl.results.find_changes` for the same
+        changes: rows of :func:`bncvl.track.results.find_changes` for the same
             series; each gets a marker at its first commit at the new level.
         x_axis: ``"order"`` (one category per commit, labelled by its short
             hash, oldest first) or ``"date"`` (the commit date).

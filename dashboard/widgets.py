@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from bncvl.results import ResultsSet
+from bncvl.track.results import ResultsSet
 
 __all__ = ["filter_multiselect", "human", "require_results", "show_warnings"]
 

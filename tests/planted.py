@@ -70,12 +70,12 @@ def commit_on(repo: Path, base: str, branch: str, plant: Callable[[Path], dict[s
 
 
 def _plant(repo: Path, replacement: str) -> dict[str, str]:
-    layer = (repo / "bncvl" / "layer.py").read_text()
+    layer = (repo / "bncvl" / "layers" / "reference.py").read_text()
     if layer.count(FORWARD_RETURN) != 1:
         raise AssertionError(
-            f"bncvl/layer.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; update tests/planted.py"
+            f"bncvl/layers/reference.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; update tests/planted.py"
         )
-    return {"bncvl/layer.py": layer.replace(FORWARD_RETURN, replacement)}
+    return {"bncvl/layers/reference.py": layer.replace(FORWARD_RETURN, replacement)}
 
 
 def same_code(repo: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from asv_runner.discovery import disc_benchmarks, get_benchmark_from_name
 
 from benchmarks import bench_quantization
-from bncvl.directions import Direction, direction
+from bncvl.track.directions import Direction, direction
 
 SUITE = Path(__file__).resolve().parent.parent / "benchmarks"
 UNITS = {

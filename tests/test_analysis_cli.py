@@ -9,8 +9,8 @@ import time
 import pytest
 
 from bncvl.analysis import read_json, read_jsonl
-from bncvl.analysis.cli_analyze import default_run_name
 from bncvl.cli import main
+from bncvl.commands.analyze import default_run_name
 
 TINY = ["--epochs", "1", "--batch-size", "256", "--channels", "4,4", "--checkpoints", "2"]
 

@@ -28,10 +28,11 @@ from benchmarks import (
     bench_memory,
     bench_relative,
     common,
+    figures,
 )
-from bncvl import variants
-from bncvl.presets import PRESETS, Shape
-from bncvl.quantize import packed_storage_bytes
+from bncvl.layers import registry as variants
+from bncvl.layers.functional import packed_storage_bytes
+from bncvl.measure.presets import PRESETS, Shape
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks"
@@ -157,7 +158,7 @@ def test_every_latency_method_runs_on_tiny_cpu() -> None:
 @pytest.mark.slow
 def test_every_memory_track_returns_positive_bytes_on_tiny_cpu() -> None:
     # Memory's setup_cache measures the whole grid; the tiny row of it is measured here.
-    cache = common.measure_each([common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], bench_memory.memory_figures)
+    cache = common.measure_each([common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], figures.memory_figures)
     ran = []
     for variant in common.VARIANT_NAMES:
         skipped = cache[(variant, *TINY_CPU)]
@@ -216,10 +217,10 @@ def test_coverage_guard_fails_the_import_for_an_unbenchmarked_variant(monkeypatc
 
 @pytest.mark.parametrize(
     "measure",
-    [bench_memory.peak_forward_bytes, bench_memory.peak_train_step_bytes, bench_memory.saved_activation_bytes],
+    [figures.peak_forward_bytes, figures.peak_train_step_bytes, figures.saved_activation_bytes],
 )
 def test_bytes_grow_with_batch(measure) -> None:
-    mode = "eval" if measure is bench_memory.peak_forward_bytes else "train"
+    mode = "eval" if measure is figures.peak_forward_bytes else "train"
     tiny = PRESETS["tiny"]
     sizes = []
     for batch in (2, 4, 8):
@@ -241,23 +242,19 @@ def test_weight_storage_float_vs_packed() -> None:
 
 
 def test_efficiency_figures_on_tiny_cpu() -> None:
-    cache = common.measure_each(
-        [common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], bench_efficiency.forward_figures
-    )
+    cache = common.measure_each([common.VARIANT_NAMES, ["tiny"], ["cpu"], ["float32"]], figures.forward_figures)
     bench = bench_efficiency.Efficiency()
     bench.setup(cache, "reference", *TINY_CPU)
     flops = bench.track_forward_flops(cache, "reference", *TINY_CPU)
     bytes_per_s = bench.track_forward_bytes_per_s(cache, "reference", *TINY_CPU)
     seconds = cache[("reference", *TINY_CPU)]["seconds"]
     assert flops == pytest.approx(2 * PRESETS["tiny"].macs / seconds)
-    assert bytes_per_s == pytest.approx(
-        bench_efficiency.minimal_forward_bytes(PRESETS["tiny"], torch.float32) / seconds
-    )
+    assert bytes_per_s == pytest.approx(figures.minimal_forward_bytes(PRESETS["tiny"], torch.float32) / seconds)
     assert flops > 0
     assert bytes_per_s > 0
     with pytest.raises(NotImplementedError, match=r"is_available\(\) is False"):
         common.cached_entry(
-            common.measure_each([["reference"], ["tiny"], ["cuda"], ["float32"]], bench_efficiency.forward_figures),
+            common.measure_each([["reference"], ["tiny"], ["cuda"], ["float32"]], figures.forward_figures),
             "reference",
             "tiny",
             "cuda",
@@ -280,7 +277,7 @@ def test_suite_imports_fast_builds_no_tensor_and_leaves_cuda_alone() -> None:
     # torch's own import (2.5-4 s on a shared 2-core box) is outside the suite's
     # control and paid once per run by asv's forkserver: it is done first.
     script = """
-import json, time, torch, bncvl.workload, bncvl.memory, bncvl.nvml
+import json, time, torch, bncvl.measure.workload, bncvl.measure.memory, bncvl.measure.nvml
 from torch.overrides import TorchFunctionMode
 calls = []
 class Count(TorchFunctionMode):

@@ -13,7 +13,7 @@ from asv_runner.discovery import disc_benchmarks
 
 import bncvl
 from benchmarks import bench_instructions, callgrind
-from bncvl.decision import INSTRUCTION_FACTOR, INSTRUCTIONS_UNIT
+from bncvl.track.decision import INSTRUCTION_FACTOR, INSTRUCTIONS_UNIT
 
 SUITE = Path(__file__).resolve().parents[1] / "benchmarks"
 TINY_CPU = ("tiny", "cpu", "float32")

@@ -15,8 +15,8 @@ from asv import _stats
 from asv_runner.statistics import compute_stats
 
 from bncvl.cli import main as cli_main
-from bncvl.directions import Direction
-from bncvl.report import (
+from bncvl.track.directions import Direction
+from bncvl.track.report import (
     Outcome,
     Status,
     compare,
@@ -260,8 +260,8 @@ def test_outside_a_git_repository_exits_2(
 
 
 def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
-    from bncvl.check import DEFAULT_FACTOR_RULES
-    from bncvl.report import factor_for, parse_factor_rule
+    from bncvl.commands.check import DEFAULT_FACTOR_RULES
+    from bncvl.track.report import factor_for, parse_factor_rule
 
     rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
     assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, rules) == 1.6
@@ -273,7 +273,7 @@ def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
 def test_the_default_check_without_valgrind_exits_2_naming_it(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bncvl import check as check_command
+    from bncvl.commands import check as check_command
 
     monkeypatch.chdir(repo)
     monkeypatch.setattr(check_command.shutil, "which", lambda tool: None)

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from bncvl.decision import (
+from bncvl.track.decision import (
     INSTRUCTIONS_UNIT,
     MIN_PROCESSES,
     RELATIVE_ALPHA,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bncvl.directions import Direction, direction
+from bncvl.track.directions import Direction, direction
 
 LOWER, HIGHER, INFO = Direction.LOWER_IS_BETTER, Direction.HIGHER_IS_BETTER, Direction.INFORMATIVE
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bncvl import history
-from bncvl.machine import register
+from bncvl.commands import history
+from bncvl.measure.machine import register
+from bncvl.track.git import commits_in_range
 
 VALUES = [10, 20, 30, 40]
 """``toyproj.VALUE`` at each of the toy repository's commits, oldest first."""
@@ -100,12 +101,12 @@ def _tracked(toy: Path, machine: str) -> dict[str, float]:
 
 def test_commits_in_range_follow_asv(toy: Path) -> None:
     commits = _git(toy, "rev-list", "--reverse", "HEAD").split()
-    assert history.commits_in_range(toy, "HEAD~2..HEAD") == commits[-2:]
-    assert history.commits_in_range(toy, "HEAD~1") == [commits[-2]]
+    assert commits_in_range(toy, "HEAD~2..HEAD") == commits[-2:]
+    assert commits_in_range(toy, "HEAD~1") == [commits[-2]]
     with pytest.raises(ValueError, match=r"git cannot resolve range 'nope\.\.HEAD'"):
-        history.commits_in_range(toy, "nope..HEAD")
+        commits_in_range(toy, "nope..HEAD")
     with pytest.raises(ValueError, match="holds no commit"):
-        history.commits_in_range(toy, "HEAD..HEAD")
+        commits_in_range(toy, "HEAD..HEAD")
 
 
 def test_install_is_read_from_pip_metadata(env_python: str, toy: Path) -> None:

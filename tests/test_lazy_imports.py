@@ -32,10 +32,12 @@ def modules_after(code: str) -> set[str]:
         "dashboard.data",
         "dashboard.figures",
         "dashboard.widgets",
-        "bncvl.results",
-        "bncvl.comparisons",
-        "bncvl.runs",
-        "bncvl.dashboard",
+        "bncvl.track.results",
+        "bncvl.track.comparisons",
+        "bncvl.analysis.rundir",
+        "bncvl.track.asv",
+        "bncvl.testing.synthetic",
+        "bncvl.commands.dashboard",
     ],
 )
 def test_importing_the_cli_and_the_dashboard_data_layer_does_not_import_torch(module: str) -> None:
@@ -61,7 +63,7 @@ def test_every_dashboard_page_runs_without_importing_torch(tmp_path: Path) -> No
     pytest.importorskip("streamlit", reason="needs the dashboard extra")
     code = (
         "import os\n"
-        "from bncvl.synthetic import write_results_set, write_run\n"
+        "from bncvl.testing.synthetic import write_results_set, write_run\n"
         f"root = {str(tmp_path)!r}\n"
         "write_results_set(root + '/results', commits=3)\n"
         "write_run(root + '/runs', 'r0')\n"

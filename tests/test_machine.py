@@ -13,9 +13,9 @@ import pytest
 import torch
 from asv.machine import MachineCollection
 
-from bncvl import machine
 from bncvl.cli import main as cli_main
-from bncvl.timing import DEFAULT_SEED, DEFAULT_THREADS
+from bncvl.measure import machine
+from bncvl.measure.timer import DEFAULT_SEED, DEFAULT_THREADS
 
 ROOT = Path(__file__).resolve().parents[1]
 

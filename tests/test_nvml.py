@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bncvl.nvml import (
+from bncvl.measure.nvml import (
     ENERGY_COUNTER_MODULUS,
     NvmlReading,
     NvmlSample,

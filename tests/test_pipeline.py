@@ -6,7 +6,8 @@ import subprocess
 import pytest
 
 from benchmarks.common import QUICK_REGEX
-from bncvl.pipeline import DEFAULT_BENCHMARKS, asv_run_command, complete_run, recent_commits
+from bncvl.commands.pipeline import DEFAULT_BENCHMARKS, asv_run_command, complete_run
+from bncvl.track.git import GitError, recent_commits
 
 
 @pytest.fixture
@@ -24,16 +25,16 @@ def repo(tmp_path):
 
 def test_recent_commits_newest_first_and_capped_by_history(repo):
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
-    assert recent_commits(2, repo)[0] == head
-    assert len(recent_commits(2, repo)) == 2
-    assert len(recent_commits(10, repo)) == 3
+    assert recent_commits(repo, 2)[0] == head
+    assert len(recent_commits(repo, 2)) == 2
+    assert len(recent_commits(repo, 10)) == 3
 
 
 def test_recent_commits_errors(tmp_path):
     with pytest.raises(ValueError, match="--commits must be >= 1; got 0"):
-        recent_commits(0, tmp_path)
-    with pytest.raises(RuntimeError, match="is not a git checkout with commits"):
-        recent_commits(1, tmp_path)
+        recent_commits(tmp_path, 0)
+    with pytest.raises(GitError, match="is not a git checkout with commits"):
+        recent_commits(tmp_path, 1)
 
 
 def test_asv_command_skips_existing_and_is_quick_by_default(tmp_path):

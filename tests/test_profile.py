@@ -9,10 +9,10 @@ import torch
 
 import bncvl
 from bncvl.cli import main
-from bncvl.memory import saved_tensor_bytes
-from bncvl.presets import PRESETS, get_preset
-from bncvl.timing import keep_freed_memory
-from bncvl.workload import make_workload, parse_dtype
+from bncvl.measure.memory import saved_tensor_bytes
+from bncvl.measure.presets import PRESETS, get_preset
+from bncvl.measure.timer import keep_freed_memory
+from bncvl.measure.workload import make_workload, parse_dtype
 
 TINY = ["--preset", "tiny", "--repeats", "3", "--warmup", "1"]
 

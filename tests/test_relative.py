@@ -13,7 +13,7 @@ from asv_runner.discovery import disc_benchmarks
 
 from benchmarks import bench_relative
 from benchmarks.bench_relative import RelativeCpuTime, RelativeWallTime, bare_conv, paired_ratios
-from bncvl.decision import RELATIVE_UNIT
+from bncvl.track.decision import RELATIVE_UNIT
 
 SUITE = Path(__file__).resolve().parents[1] / "benchmarks"
 TINY_CPU = ("tiny", "cpu", "float32")

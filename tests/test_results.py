@@ -1,4 +1,4 @@
-"""bncvl.results: reading asv results v2, warnings for bad files, and direction-aware step detection."""
+"""bncvl.track.results: reading asv results v2, warnings for bad files, and direction-aware step detection."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the weight asv publish gives a point
 from asv.results import Results  # noqa: E402
 
-from bncvl.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
-from bncvl.results import commit_url, find_changes, fit_steps, load_results, results_fingerprint  # noqa: E402
-from bncvl.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from bncvl.testing.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
+from bncvl.track.results import commit_url, find_changes, fit_steps, load_results  # noqa: E402
+from dashboard.data import fingerprint  # noqa: E402
 from tests.conftest import (  # noqa: E402
     FAILED,
     PLANTED_AT,
@@ -209,12 +210,12 @@ def test_each_bad_file_is_named_and_the_rest_loads(results_set: tuple[Path, list
 def test_fingerprint_changes_when_a_file_changes(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
     root = tmp_path / "results"
     shutil.copytree(results_set[0], root)
-    before = results_fingerprint(root)
+    before = fingerprint([root], ".json")
     assert len(before) == 2 * 8 + 2 + 1
     path = next((root / CPU_MACHINE).glob("*-*.json"))
     os.utime(path, ns=(0, 0))
-    assert results_fingerprint(root) != before
-    assert results_fingerprint(tmp_path / "nowhere") == ()
+    assert fingerprint([root], ".json") != before
+    assert fingerprint([tmp_path / "nowhere"], ".json") == ()
 
 
 def test_planted_steps_are_found_the_right_way_round(results_set: tuple[Path, list[str]]) -> None:
@@ -357,7 +358,7 @@ def test_several_directories_merge_into_one_set(tmp_path: Path) -> None:
     name = "bench_latency.Latency.time_eval_forward"
     rows = results.points[(results.points["benchmark"] == name) & (results.points["status"] == "ok")]
     assert latest_common_commit(rows, [CPU_MACHINE, GPU_MACHINE]) == cpu_hashes[2]
-    assert results_fingerprint([tmp_path / "mine", tmp_path / "examples"]) != results_fingerprint(tmp_path / "mine")
+    assert fingerprint([tmp_path / "mine", tmp_path / "examples"], ".json") != fingerprint([tmp_path / "mine"], ".json")
 
 
 def test_a_file_that_fails_part_way_leaves_no_trace(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""bncvl.runs: analysis run directories, including interrupted ones."""
+"""bncvl.analysis.rundir: analysis run directories, including interrupted ones."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 pytest.importorskip("pandas", reason="needs the dashboard extra")
 
-from bncvl.runs import list_runs, load_run, load_runs, read_jsonl, runs_fingerprint
-from bncvl.synthetic import write_run
+from bncvl.analysis.rundir import list_runs, load_run, load_runs, read_jsonl
+from bncvl.testing.synthetic import write_run
+from dashboard.data import fingerprint
 
 
 def test_truncated_last_line_is_dropped_with_a_warning(tmp_path: Path) -> None:
@@ -94,7 +95,7 @@ def test_listing_skips_other_directories(runs_dir: Path, tmp_path: Path) -> None
 
 def test_fingerprint_follows_a_growing_run(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path, "live")
-    before = runs_fingerprint(tmp_path)
+    before = fingerprint([tmp_path])
     with (run_dir / "metrics.jsonl").open("a") as handle:
         handle.write(json.dumps({"step": 30, "model": "bncvl", "layer": None}) + "\n")
-    assert runs_fingerprint(tmp_path) != before
+    assert fingerprint([tmp_path]) != before

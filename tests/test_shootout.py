@@ -9,7 +9,7 @@ Run it with::
         --benchmark-compare-fail=median:10%                                        # fail on a >10% slowdown
 
 It runs on CUDA when a GPU is present, else on the CPU at
-``bncvl.timing.DEFAULT_THREADS``; the CUDA-only variants skip on the CPU.
+``bncvl.measure.timer.DEFAULT_THREADS``; the CUDA-only variants skip on the CPU.
 The first call of a compiled variant (``torch.compile``) happens before
 timing, so compilation never lands in a round. The ``large`` preset is left
 out: one CPU training step takes seconds there; use ``bncvl profile --preset
@@ -21,10 +21,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bncvl.presets import PRESETS
-from bncvl.timing import DEFAULT_THREADS, reproducible, synchronize
-from bncvl.variants import BASELINES, VARIANTS
-from bncvl.workload import make_workload
+from bncvl.layers.registry import BASELINES, VARIANTS
+from bncvl.measure.presets import PRESETS
+from bncvl.measure.timer import DEFAULT_THREADS, reproducible, synchronize
+from bncvl.measure.workload import make_workload
 
 SHOOTOUT_PRESETS = ["tiny", "small", "medium"]
 NAMES = [*VARIANTS, *BASELINES]

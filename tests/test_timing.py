@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bncvl.timing import Measurement, Timer, reproducible, resolve_device
+from bncvl.measure.timer import Measurement, Timer, reproducible, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,10 +91,10 @@ print(faults_per_call())
 @pytest.mark.parametrize(
     "setup",
     [
-        "from bncvl.timing import keep_freed_memory; assert keep_freed_memory()",
+        "from bncvl.measure.timer import keep_freed_memory; assert keep_freed_memory()",
         "from benchmarks import common; common.keep_freed_memory()",
     ],
-    ids=["bncvl.timing", "benchmarks.common"],
+    ids=["bncvl.measure.timer", "benchmarks.common"],
 )
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the setting is glibc's mallopt")
 def test_keep_freed_memory_stops_page_faults_per_call(setup: str) -> None:

@@ -16,9 +16,11 @@ import torch
 from torch import nn
 
 import bncvl
-from bncvl.cached import BinaryWeightCache, CachedBNCVL
-from bncvl.fast import FastBNCVL
-from bncvl.fused import (
+from bncvl.layers.cached import BinaryWeightCache, CachedBNCVL
+from bncvl.layers.conv_limit import ConvLimit
+from bncvl.layers.fast import FastBNCVL
+from bncvl.layers.functional import mean_threshold, normalize_per_sample, packed_storage_bytes
+from bncvl.layers.fused import (
     COMPILE_ENV,
     EAGER_KERNELS,
     compiled_kernels,
@@ -27,14 +29,11 @@ from bncvl.fused import (
     normalize_relu_backward,
     normalize_relu_train,
 )
-from bncvl.half import HALF_TOLERANCES, half_forward
-from bncvl.layer import normalize_per_sample
-from bncvl.limit import ConvLimit
-from bncvl.memory import saved_tensor_bytes
-from bncvl.packed import PackedBNCVL
-from bncvl.presets import PRESETS, Shape
-from bncvl.quantize import mean_threshold, packed_storage_bytes
-from bncvl.workload import make_workload
+from bncvl.layers.half import HALF_TOLERANCES, half_forward
+from bncvl.layers.packed import PackedBNCVL
+from bncvl.measure.memory import saved_tensor_bytes
+from bncvl.measure.presets import PRESETS, Shape
+from bncvl.measure.workload import make_workload
 
 RTOL = ATOL = 1e-5
 CUDA = torch.cuda.is_available()

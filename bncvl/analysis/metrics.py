@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from bncvl.layer import EPS
+from bncvl.layers.functional import EPS
 
 __all__ = [
     "EPSILON_REGIME_STD",

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from bncvl.layer import BNCVL, normalize_per_sample
+from bncvl.layers.functional import normalize_per_sample
+from bncvl.layers.reference import BNCVL
 
 __all__ = ["AnalysisNet", "FloatConv", "ObservedBNCVL"]
 

@@ -11,7 +11,10 @@ Layout (the dashboard reads exactly this)::
 
 JSON Lines are flushed after every step, so an interrupted run leaves every
 finished step readable (at worst one truncated last line, which
-:func:`read_jsonl` skips). Whole-file JSON is written to a temporary name and
+:func:`read_jsonl` skips). :func:`load_run` reads a whole run for the
+dashboard, tolerating interrupted and broken runs: every problem becomes a
+warning that names the file. Reading needs neither torch nor pickle; torch is
+imported only to pack or unpack a snapshot. Whole-file JSON is written to a temporary name and
 renamed, so it is either absent or complete. Non-finite floats are written as
 ``null`` (missing), never as ``NaN``, which is not JSON.
 """
@@ -22,15 +25,16 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from bncvl.quantize import pack_bits, unpack_bits
+if TYPE_CHECKING:
+    import pandas as pd
+    from torch import Tensor
 
 __all__ = [
     "CONFIG",
@@ -39,7 +43,11 @@ __all__ = [
     "MODEL_SUMMARY",
     "SNAPSHOTS",
     "SUMMARY",
+    "Run",
     "RunWriter",
+    "list_runs",
+    "load_run",
+    "load_runs",
     "load_snapshot",
     "read_json",
     "read_jsonl",
@@ -56,10 +64,8 @@ SUMMARY = "summary.json"
 
 def to_json_value(value: Any) -> Any:
     """``value`` with tensors and numpy scalars as Python numbers, tuples as lists, and NaN/Inf as ``None``."""
-    if isinstance(value, Tensor | np.ndarray):
+    if hasattr(value, "tolist"):  # a tensor, numpy array or numpy scalar
         return to_json_value(value.tolist())
-    if isinstance(value, np.generic):
-        return to_json_value(value.item())
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
@@ -137,10 +143,17 @@ class RunWriter:
         array ``name`` and its int64 shape ``name.shape``, plus ``step``. It loads
         with ``np.load(allow_pickle=False)``; :func:`load_snapshot` unpacks it.
         """
+        from bncvl.layers.functional import pack_bits
+
+        packed = {name: (pack_bits(bits).cpu().numpy(), tuple(bits.shape)) for name, bits in binary_weights.items()}
+        return self.write_packed_snapshot(step, packed)
+
+    def write_packed_snapshot(self, step: int, packed: Mapping[str, tuple[np.ndarray, tuple[int, ...]]]) -> Path:
+        """Save ``{name: (bits packed by numpy.packbits' order, shape)}`` as :meth:`write_snapshot` does."""
         arrays: dict[str, np.ndarray] = {"step": np.asarray(step, dtype=np.int64)}
-        for name, bits in binary_weights.items():
-            arrays[name] = pack_bits(bits).cpu().numpy()
-            arrays[f"{name}.shape"] = np.asarray(tuple(bits.shape), dtype=np.int64)
+        for name, (bits, shape) in packed.items():
+            arrays[name] = np.asarray(bits, dtype=np.uint8)
+            arrays[f"{name}.shape"] = np.asarray(shape, dtype=np.int64)
         target = self.path / SNAPSHOTS / snapshot_name(step)
         temporary = target.with_name(target.stem + ".tmp.npz")
         np.savez(temporary, **arrays)
@@ -153,33 +166,173 @@ def read_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a JSON Lines file; a truncated last line (an interrupted write) is skipped.
+def read_jsonl(path: str | os.PathLike[str], warnings: list[str] | None = None) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file, one per line; a truncated last line (an interrupted write) is skipped.
+
+    Args:
+        path: the file.
+        warnings: where to report problems, for a reader that must go on (the dashboard). With it, a
+            missing file reads as [] and a bad line is skipped, each with a warning naming the file;
+            without it, they raise.
 
     Raises:
-        ValueError: if a line other than the last is not valid JSON.
+        FileNotFoundError: the file is missing (without ``warnings``).
+        ValueError: a line other than the last is not a JSON object (without ``warnings``).
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        if warnings is None:
+            raise
+        warnings.append(f"{path}: missing")
+        return []
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        is_last = all(not rest.strip() for rest in lines[number:])
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            if number == len(lines):
+            row = json.loads(line)
+        except ValueError as error:
+            if is_last:
+                if warnings is not None:
+                    warnings.append(f"{path}:{number}: truncated last line (an interrupted run?), skipped: {error}")
                 break
-            raise ValueError(
-                f"{path}: line {number} is not valid JSON ({error}); expected one object per line"
-            ) from error
+            problem = f"{path}:{number}: invalid JSON ({error}); expected one object per line"
+        else:
+            if isinstance(row, dict):
+                rows.append(row)
+                continue
+            problem = f"{path}:{number}: expected a JSON object, got {type(row).__name__}"
+        if warnings is None:
+            raise ValueError(problem)
+        warnings.append(f"{problem}; skipped")
     return rows
 
 
 def load_snapshot(path: str | Path) -> dict[str, Tensor]:
     """Unpack a snapshot written by :meth:`RunWriter.write_snapshot` into ``{name: float {0,1} tensor}``."""
+    import torch
+
+    from bncvl.layers.functional import unpack_bits
+
     with np.load(path, allow_pickle=False) as archive:
         names = [key for key in archive.files if key != "step" and not key.endswith(".shape")]
         return {
             name: unpack_bits(torch.from_numpy(archive[name]), tuple(archive[f"{name}.shape"].tolist()))
             for name in names
         }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One analysis run, as read.
+
+    Attributes:
+        name: the run directory's name.
+        path: the run directory.
+        config: ``config.json`` ({} when missing or unreadable).
+        metrics: ``metrics.jsonl`` as a table, one row per line.
+        histograms: ``histograms.jsonl`` as a table (``edges``/``counts`` hold lists).
+        summary: ``summary.json`` ({} when missing).
+        model_summary: ``model_summary.json`` ({} when missing).
+        snapshots: the snapshot files, oldest step first.
+        warnings: one line per problem met, each naming the file.
+    """
+
+    name: str
+    path: Path
+    config: dict
+    metrics: pd.DataFrame
+    histograms: pd.DataFrame
+    summary: dict
+    model_summary: dict
+    snapshots: tuple[Path, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        """True when ``summary.json`` says the run finished."""
+        return self.summary.get("complete") is True
+
+    @property
+    def layer_metrics(self) -> pd.DataFrame:
+        """The per-layer rows of ``metrics`` (``layer`` set)."""
+        if "layer" not in self.metrics:
+            return self.metrics.iloc[0:0]
+        return self.metrics[self.metrics["layer"].notna()]
+
+    @property
+    def model_metrics(self) -> pd.DataFrame:
+        """The model-level rows of ``metrics`` (``layer`` null): losses and accuracies of both models."""
+        if "layer" not in self.metrics:
+            return self.metrics
+        return self.metrics[self.metrics["layer"].isna()]
+
+
+def _read_json(path: Path, warnings: list[str], required: bool = True) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if required:
+            warnings.append(f"{path}: missing")
+        return {}
+    except ValueError as error:
+        warnings.append(f"{path}: invalid JSON, ignored: {error}")
+        return {}
+    if not isinstance(data, dict):
+        warnings.append(f"{path}: expected a JSON object, got {type(data).__name__}; ignored")
+        return {}
+    return data
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Read one run directory.
+
+    Args:
+        path: the run directory.
+
+    Returns:
+        The :class:`Run`; whatever is missing or broken is empty and named in ``warnings``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a directory.
+    """
+    try:
+        import pandas as pd
+    except ImportError as error:  # pragma: no cover - exercised only without the extra
+        raise ImportError("reading runs needs pandas: pip install 'bncvl[dashboard]'") from error
+
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"run directory {path} does not exist (expected a `bncvl analyze` output directory)")
+    warnings: list[str] = []
+    config = _read_json(path / CONFIG, warnings)
+    metrics = pd.DataFrame(read_jsonl(path / METRICS, warnings))
+    if not metrics.empty and not {"step", "model"} <= set(metrics.columns):
+        warnings.append(f"{path / METRICS}: rows lack 'step' or 'model'; metrics ignored")
+        metrics = pd.DataFrame()
+    if not metrics.empty and "layer" not in metrics:
+        metrics["layer"] = None
+    histograms = pd.DataFrame(read_jsonl(path / HISTOGRAMS, warnings))
+    summary = _read_json(path / SUMMARY, warnings, required=False)
+    if not summary:
+        warnings.append(f"{path / SUMMARY}: missing or empty; the run has not finished")
+    model_summary = _read_json(path / MODEL_SUMMARY, warnings, required=False)
+    snapshots = tuple(sorted((path / SNAPSHOTS).glob("step_*.npz")))
+    return Run(path.name, path, config, metrics, histograms, summary, model_summary, snapshots, tuple(warnings))
+
+
+def list_runs(runs_dir: str | os.PathLike[str]) -> list[Path]:
+    """The run directories under ``runs_dir`` (those holding a ``metrics.jsonl`` or ``config.json``), by name."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    markers = (METRICS, CONFIG)
+    return sorted(p for p in root.iterdir() if p.is_dir() and any((p / m).exists() for m in markers))
+
+
+def load_runs(runs_dir: str | os.PathLike[str]) -> list[Run]:
+    """Every run under ``runs_dir``, by name; [] when there is none."""
+    return [load_run(path) for path in list_runs(runs_dir)]

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from bncvl.layer import BNCVL
-from bncvl.quantize import float_storage_bytes, packed_storage_bytes
+from bncvl.layers.functional import float_storage_bytes, packed_storage_bytes
+from bncvl.layers.reference import BNCVL
 
 __all__ = ["LayerSummary", "ModelSummary", "format_summary", "summarize"]
 

@@ -28,8 +28,8 @@ from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_SPLIT_SEED, DEFAULT_TES
 from bncvl.analysis.model import AnalysisNet, ObservedBNCVL
 from bncvl.analysis.rundir import RunWriter
 from bncvl.analysis.summary import summarize
-from bncvl.quantize import mean_threshold
-from bncvl.timing import DEFAULT_SEED, DEFAULT_THREADS, reproducible
+from bncvl.layers.functional import mean_threshold
+from bncvl.measure.timer import DEFAULT_SEED, DEFAULT_THREADS, reproducible
 
 __all__ = ["LayerMonitor", "TrainConfig", "TrainingResult", "checkpoint_steps", "run_training"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
+from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
 from dashboard import data, figures, widgets
 
 st.title("Devices & variants")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.comparisons import latest_values, measured_options
+from bncvl.track.comparisons import latest_values, measured_options
 from dashboard import data, figures, widgets
 
 MEMORY = (

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.decision import MIN_PROCESSES
-from bncvl.steps import UNCONFIRMED, WITHIN_NOISE
+from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
+from bncvl.track.decision import MIN_PROCESSES
 from dashboard import data, widgets
 
 MIN_HISTORY = 2
 """Commits per machine below which no step can be found."""
 
-# asv's machine keys and those `bncvl machine` adds (bncvl.machine.FACT_KEYS, not imported: it imports torch)
+# asv's machine keys and those `bncvl machine` adds (bncvl.measure.machine.FACT_KEYS, not imported: it imports torch)
 MACHINE_COLUMNS = [
     "machine",
     "gpu_model",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.results import commit_url
-from bncvl.steps import UNCONFIRMED, WITHIN_NOISE
+from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
+from bncvl.track.results import commit_url
 from dashboard import data, widgets
 
 st.title("Regressions")

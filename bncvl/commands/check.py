@@ -1,0 +1,167 @@
+"""``bncvl check BASE HEAD``: does HEAD make BNCVL slower or hungrier than BASE?
+
+Both commits are built in asv's environment and benchmarked on this machine,
+interleaved round by round (``asv run --interleave-rounds``), so a drift of
+the machine during the run hits both alike. The benchmark suite is the one in
+the working tree, for both commits, as with ``asv continuous``. The verdict is
+asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
+see :mod:`bncvl.track.report`.
+
+Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
+benchmark; 2 a usage error, a commit that cannot be built, or a benchmark that
+failed at both commits, so that nothing was measured (the reason is printed).
+``asv compare`` always exits 0 and ``asv continuous`` counts every increase as
+worse, so neither exit code is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from bncvl.track.asv import CONF_NAME, read_conf
+from bncvl.track.checkrun import CheckRun
+from bncvl.track.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR
+from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
+
+__all__ = [
+    "DEFAULT_FACTOR_RULES",
+    "DEFAULT_ROUNDS",
+    "QUICK_BENCHMARKS",
+    "CheckRun",
+    "configure",
+    "main",
+    "merge_base",
+    "resolve_commit",
+]
+
+QUICK_BENCHMARKS = (
+    r"\.(track_eval_forward|track_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
+    r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
+)
+"""The default subset, on the tiny preset, CPU, float32, for the reference and
+fast variants: instruction counts (``Instructions``) and relative timings on
+both clocks (``RelativeWallTime``, ``RelativeCpuTime``) of the eval forward
+and the training step, and the saved-activation and peak-forward bytes (asv
+matches ``-b`` against ``name(params)``). Absolute times (``time_*``) are
+left out: on a shared runner they cannot tell a 5% slowdown from noise (see
+:mod:`bncvl.track.decision`); select them with ``-b`` to see them anyway."""
+
+DEFAULT_ROUNDS = MIN_PROCESSES
+"""Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
+base, head, then head, base..., each a fresh process giving one per-process
+value, so a drift of a shared runner hits both commits alike. The per-process
+test needs :data:`bncvl.track.decision.MIN_PROCESSES` of them (7): with 7 + 7
+values it finds p < 0.001 with at most one of the 49 pairs out of order, so
+one process on a loaded core does not hide a regression."""
+
+DEFAULT_FACTOR_RULES = ("time_=1.6",)
+"""Factors applied after the user's ``--factor-for`` rules: absolute times
+need 1.6 to stay quiet on a shared 2-core VM (docs/ci-check.md). Instruction
+counts and relative timings get theirs from :mod:`bncvl.track.decision`; bytes
+and other exact counts the default 1.10."""
+
+DEFAULT_OUTPUT_DIR = Path(".asv") / "check"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "base", nargs="?", default=None, help="base commit (default: the merge-base of HEAD with --main-branch)"
+    )
+    parser.add_argument("head", nargs="?", default="HEAD", help="commit under test (default: HEAD)")
+    parser.add_argument(
+        "-b",
+        "--bench",
+        action="append",
+        metavar="REGEX",
+        help="benchmarks to run, matched against 'name(params)' (repeatable; default: instruction counts, "
+        "relative timings and bytes of the reference and fast variants on the tiny preset, CPU, float32)",
+    )
+    parser.add_argument(
+        "--factor",
+        type=float,
+        default=1.10,
+        help=f"how much worse counts as worse (default 1.10; instruction counts {INSTRUCTION_FACTOR}, relative "
+        f"timings {RELATIVE_FACTOR}, time_ benchmarks 1.6; see --factor-for)",
+    )
+    parser.add_argument(
+        "--factor-for",
+        action="append",
+        default=[],
+        metavar="REGEX=FACTOR",
+        help="the factor of the benchmarks matching REGEX, e.g. 'time_train_step=1.5' (repeatable; first match "
+        f"wins; built in after yours: {', '.join(DEFAULT_FACTOR_RULES)})",
+    )
+    parser.add_argument("--report", type=Path, metavar="FILE", help="also write the Markdown report to FILE")
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS})"
+    )
+    parser.add_argument("--main-branch", help="branch for the default BASE (default: asv.conf.json's first branch)")
+    parser.add_argument("--config", type=Path, help="asv configuration (default: asv.conf.json at the repository root)")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help=f"results, asv log and report.md (default: {DEFAULT_OUTPUT_DIR} in the repository; emptied first)",
+    )
+    parser.add_argument("--env-dir", type=Path, help="asv environments to create or reuse (default: asv.conf.json's)")
+    parser.add_argument("--machine", help="asv machine name (default: this host's; registered when missing)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from bncvl.track import report  # needs the bench extra (asv); says so when it is missing
+
+    factor = report.check_factor(args.factor)
+    rules = [report.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
+    if args.rounds < MIN_PROCESSES:
+        raise ValueError(
+            f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "
+            f"round; got {args.rounds}"
+        )
+    if args.bench is None and shutil.which("valgrind") is None:
+        raise RuntimeError(
+            "the default check gates on instruction counts, which need valgrind on PATH: install Debian's "
+            "valgrind package (apt-get install valgrind), or choose benchmarks with -b"
+        )
+
+    root = toplevel(Path.cwd())
+    config = (args.config or root / CONF_NAME).resolve()
+    if not config.is_file():
+        raise FileNotFoundError(
+            f"no asv configuration at {config}; run inside the project's repository or pass --config"
+        )
+    head = resolve_commit(root, args.head)
+    if args.base is None:
+        branches = read_conf(config).get("branches") or ["main"]
+        base = merge_base(root, args.main_branch or branches[0], head)
+    else:
+        base = resolve_commit(root, args.base)
+    if base == head:
+        raise ValueError(f"BASE and HEAD are the same commit ({head[:8]}); nothing to compare")
+
+    run = CheckRun.prepare(root, config, args.output_dir or root / DEFAULT_OUTPUT_DIR, args.env_dir, args.machine)
+    run.build([head, base])  # the head first: a pull request that breaks the build fails fast
+    bench = args.bench or [QUICK_BENCHMARKS]
+    run.benchmark([base, head], bench, args.rounds)
+    before, units = run.outcomes(base)
+    after, _ = run.outcomes(head)
+
+    comparison = report.compare(
+        base,
+        head,
+        before,
+        after,
+        units,
+        factor=factor,
+        factor_rules=rules,
+        machine=run.machine_record(head),
+        base_label=commit_subject(root, base),
+        head_label=commit_subject(root, head),
+    )
+    markdown = report.render_markdown(comparison)
+    print(markdown)
+    (run.output_dir / "report.md").write_text(markdown)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(markdown)
+    return comparison.exit_code

@@ -1,0 +1,81 @@
+"""``bncvl dashboard``: serve the Streamlit dashboard on an asv results directory and analysis runs.
+
+The directories come from ``--results-dir`` (repeatable) / ``--runs-dir``,
+else from ``BNCVL_RESULTS_DIR`` (several joined by ``os.pathsep``) /
+``BNCVL_RUNS_DIR``, else from ``asv.conf.json``'s ``results_dir``, plus
+``examples/results`` when such a directory exists, and ``runs/`` beside it. The
+server binds 127.0.0.1 unless told otherwise: the dashboard has no
+authentication.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bncvl.track.asv import EXAMPLE_RESULTS_DIR, RESULTS_ENV, RUNS_ENV, DataDirs, resolve_dirs
+
+__all__ = ["APP", "configure", "main", "streamlit_command"]
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``bncvl dashboard``'s options to ``parser``."""
+    parser.add_argument(
+        "--results-dir",
+        action="append",
+        help=f"asv results directory; repeat for several (default: ${RESULTS_ENV}, else asv.conf.json's "
+        f"results_dir and {EXAMPLE_RESULTS_DIR} when present)",
+    )
+    parser.add_argument("--runs-dir", help=f"bncvl analyze run directories (default: ${RUNS_ENV}, else runs/)")
+    parser.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
+    parser.add_argument(
+        "--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1; the dashboard has no login)"
+    )
+
+
+def streamlit_command(dirs: DataDirs, port: int, address: str) -> tuple[list[str], dict[str, str]]:
+    """The ``streamlit run`` command line and environment that serve the dashboard on ``dirs``."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    results = os.pathsep.join(str(d) for d in dirs.results_dirs)
+    environ = {**os.environ, RESULTS_ENV: results, RUNS_ENV: str(dirs.runs_dir)}
+    return command, environ
+
+
+def main(args: argparse.Namespace) -> int:
+    """Serve the dashboard until interrupted; the exit code is Streamlit's."""
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+    if not APP.is_file():
+        raise FileNotFoundError(f"dashboard entry point {APP} not found; run bncvl from a checkout of the repository")
+    try:
+        import streamlit  # noqa: F401 - only checks that the extra is installed
+    except ImportError as error:
+        raise RuntimeError("bncvl dashboard needs the dashboard extra: pip install 'bncvl[dashboard]'") from error
+    dirs = resolve_dirs(args.results_dir, args.runs_dir)
+    command, environ = streamlit_command(dirs, args.port, args.address)
+    results = ", ".join(str(d) for d in dirs.results_dirs)
+    print(f"bncvl dashboard: results {results}; runs {dirs.runs_dir}", file=sys.stderr)
+    print(f"bncvl dashboard: serving on http://{args.address}:{args.port}", file=sys.stderr)
+    try:
+        return subprocess.call(command, env=environ)
+    except KeyboardInterrupt:
+        return 0

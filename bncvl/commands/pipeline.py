@@ -1,0 +1,149 @@
+"""``bncvl pipeline``: the main job, end to end, on this machine.
+
+1. register the machine and its device facts with asv (``bncvl machine``);
+2. benchmark the last few commits with asv (quick mode by default), skipping
+   what already has results;
+3. run the default quantization analysis (``bncvl analyze``) unless a complete
+   run of the same name exists;
+4. serve the dashboard on those results on 127.0.0.1.
+
+A second run reuses everything that exists, so it goes straight to step 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bncvl.commands import run_command
+from bncvl.measure.machine import register
+from bncvl.track import asv
+from bncvl.track.git import recent_commits
+
+__all__ = [
+    "DEFAULT_BENCHMARKS",
+    "DEFAULT_COMMITS",
+    "DEFAULT_RUN_NAME",
+    "asv_run_command",
+    "configure",
+    "main",
+]
+
+DEFAULT_COMMITS = 2
+DEFAULT_RUN_NAME = "default"
+DEFAULT_BENCHMARKS = (
+    # The suite's quick subset: every variant's latency, instruction counts, relative timings and memory on the
+    # tiny preset, CPU, float32.
+    "'tiny', 'cpu', 'float32'",
+    # Weight storage and the quantization tracks, so every dashboard page has data.
+    "WeightStorage",
+    "bench_quantization",
+)
+"""What the main job benchmarks unless ``--bench`` says otherwise. The whole
+suite is about 25 minutes a commit on a shared 2-core machine; this subset is
+what a first look needs. ``--bench .`` runs everything."""
+
+Runner = Callable[[Sequence[str]], int]
+
+
+def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Sequence[str]) -> list[str]:
+    """The ``asv run`` command line for the commits listed in ``hashfile``; results that exist are kept."""
+    return asv.run_command(
+        machine, f"HASHFILE:{hashfile}", bench=benchmarks, quick=quick, options=["--skip-existing", "--show-stderr"]
+    )
+
+
+def complete_run(runs_dir: Path, name: str) -> bool:
+    """Whether ``runs_dir/name`` holds a finished analysis run (its summary says complete)."""
+    summary = runs_dir / name / "summary.json"
+    if not summary.exists():
+        return False
+    try:
+        return bool(json.loads(summary.read_text()).get("complete"))
+    except (OSError, ValueError) as error:
+        print(f"bncvl pipeline: {summary} is unreadable ({error}); treating the run as incomplete", file=sys.stderr)
+        return False
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
+    )
+    parser.add_argument("--full", action="store_true", help="full asv runs instead of --quick (much slower)")
+    parser.add_argument(
+        "--bench",
+        "-b",
+        action="append",
+        help="benchmarks matching this regex (asv's --bench, repeatable; default: the quick subset, "
+        "weight storage and quantization; '.' for the whole suite)",
+    )
+    parser.add_argument("--runs-dir", default="runs", help="where analysis runs go (default runs/)")
+    parser.add_argument("--no-serve", action="store_true", help="stop after producing the results")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+
+
+def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
+    from bncvl.commands import analyze, dashboard
+
+    repo = Path.cwd()
+    if not (repo / asv.CONF_NAME).is_file():
+        raise FileNotFoundError(f"no {asv.CONF_NAME} in {repo}; run bncvl pipeline from the repository's root")
+    commits = recent_commits(repo, args.commits)
+    started = time.perf_counter()
+
+    _step(1, "register this machine and its device facts")
+    machine = register()["machine"]
+    print(f"machine {machine!r}")
+
+    _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'quick'})")
+    if shutil.which("valgrind") is None:
+        print(
+            "bncvl pipeline: valgrind is not installed, so instruction counts are skipped and the dashboard can "
+            "confirm no step with them; install Debian's valgrind package (apt-get install valgrind)",
+            file=sys.stderr,
+        )
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
+        hashfile.write("\n".join(commits) + "\n")
+    try:
+        code = run(
+            asv_run_command(
+                machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS
+            )
+        )
+    finally:
+        Path(hashfile.name).unlink()
+    if code != 0:
+        print(f"bncvl pipeline: asv run exited {code}; see its output above", file=sys.stderr)
+        return code
+
+    runs_dir = Path(args.runs_dir)
+    if complete_run(runs_dir, DEFAULT_RUN_NAME):
+        _step(3, f"analysis: reusing the complete run {runs_dir / DEFAULT_RUN_NAME}")
+    else:
+        _step(3, "analysis: train the default network and record its binarisation")
+        argv = ["--runs-dir", str(runs_dir)]
+        if (runs_dir / DEFAULT_RUN_NAME).exists():
+            # An interrupted run stays readable and is never overwritten; this one gets a dated name.
+            print(f"{runs_dir / DEFAULT_RUN_NAME} is incomplete; keeping it and writing a new run beside it")
+        else:
+            argv += ["--name", DEFAULT_RUN_NAME]
+        code = run_command(analyze, argv)
+        if code != 0:
+            return code
+
+    print(f"\nresults ready in {time.perf_counter() - started:.0f} s")
+    if args.no_serve:
+        return 0
+    _step(4, "serve the dashboard (Ctrl-C to stop)")
+    return run_command(dashboard, ["--runs-dir", str(runs_dir), "--port", str(args.port)])
+
+
+def _step(number: int, text: str) -> None:
+    print(f"\n== [{number}/4] {text}", flush=True)

@@ -1,0 +1,1 @@
+"""The BNCVL layer: its functions, the reference module, the faster variants and their registry."""

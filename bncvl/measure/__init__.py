@@ -1,0 +1,1 @@
+"""Measuring a layer: the timer, shape presets, workloads, memory, NVML sampling and machine facts."""

@@ -1,0 +1,1 @@
+"""Synthetic asv results and analysis runs for tests and the dashboard's benchmarks."""

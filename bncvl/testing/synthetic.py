@@ -1,0 +1,435 @@
+"""Synthetic asv results sets and analysis run directories, in exactly the on-disk forms the dashboard reads.
+
+They feed the tests, the dashboard's load benchmark and a demo of the
+dashboard without a GPU. Values follow a simple, seeded model (presets scale
+the work, variants divide it, a GPU is faster), with optional planted steps,
+so a test knows exactly which regression must be found and where.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import random
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bncvl.analysis.rundir import CONFIG, METRICS, MODEL_SUMMARY, SUMMARY, RunWriter
+
+__all__ = ["CPU_MACHINE", "GPU_MACHINE", "PlantedStep", "commit_hashes", "write_results_set", "write_run"]
+
+CPU_MACHINE = "ci-cpu"
+GPU_MACHINE = "lab-h100"
+# The keys `bncvl machine` adds to the machine record (bncvl.measure.machine.FACT_KEYS).
+_MACHINE_FACTS = {
+    CPU_MACHINE: {
+        "cpu": "AMD EPYC 7B13",
+        "num_cpu": "2",
+        "ram": "8000000",
+        "gpu_model": "none",
+        "gpu_count": "0",
+        "gpu_driver": "none",
+        "cuda_version": "none",
+        "cudnn_version": "none",
+        "cpu_model": "AMD EPYC 7B13",
+        "mig_mode": "n/a",
+    },
+    GPU_MACHINE: {
+        "cpu": "Intel Xeon Platinum 8480+",
+        "num_cpu": "16",
+        "ram": "131072000",
+        "gpu_model": "NVIDIA H100 80GB HBM3",
+        "gpu_count": "1",
+        "gpu_driver": "550.90.07",
+        "cuda_version": "12.4",
+        "cudnn_version": "90100",
+        "cpu_model": "Intel Xeon Platinum 8480+",
+        "mig_mode": "Disabled",
+    },
+}
+_PRESET_WORK = {"small": 0.2, "medium": 1.0, "large": 8.0}
+_VARIANT_SPEED = {
+    "reference": 1.0,
+    "cached": 1.25,
+    "fused": 1.6,
+    "channels_last": 1.4,
+    "half": 2.0,
+    "cuda_graph": 2.2,
+    "fast": 2.1,
+    "conv_limit": 2.3,
+}
+_CUDA_ONLY_VARIANTS = frozenset({"half", "cuda_graph"})
+_LAYER_PARAMS = ("variant", "preset", "device", "dtype")
+# name -> (unit, needs a GPU, value of the reference on the medium preset on the CPU)
+_LAYER_BENCHMARKS: dict[str, tuple[str, bool, float]] = {
+    "bench_latency.Latency.time_eval_forward": ("seconds", False, 2.0e-3),
+    "bench_latency.Latency.time_train_forward": ("seconds", False, 2.5e-3),
+    "bench_latency.Latency.time_backward": ("seconds", False, 4.0e-3),
+    "bench_latency.Latency.time_train_step": ("seconds", False, 6.5e-3),
+    "bench_memory.Memory.track_peak_forward_bytes": ("bytes", False, 8.0e6),
+    "bench_memory.Memory.track_peak_train_step_bytes": ("bytes", False, 2.4e7),
+    "bench_memory.Memory.track_saved_activation_bytes": ("bytes", False, 1.2e7),
+    "bench_gpu.GPU.track_gpu_utilization": ("%", True, 60.0),
+    "bench_gpu.GPU.track_memory_bandwidth_utilization": ("%", True, 40.0),
+    "bench_gpu.GPU.track_energy_per_forward": ("J", True, 0.02),
+    "bench_gpu.GPU.track_power": ("W", True, 300.0),
+    "bench_gpu.GPU.track_sm_clock": ("MHz", True, 1755.0),
+    "bench_efficiency.Efficiency.track_forward_flops": ("FLOP/s", False, 5.0e10),
+    "bench_efficiency.Efficiency.track_forward_bytes_per_s": ("bytes/s", False, 4.0e9),
+    "bench_instructions.Instructions.track_eval_forward": ("instructions", False, 9.0e6),
+    "bench_instructions.Instructions.track_train_step": ("instructions", False, 2.6e7),
+    "bench_relative.RelativeWallTime.track_eval_forward": ("time ratio", False, 2.0),
+    "bench_relative.RelativeWallTime.track_train_step": ("time ratio", False, 2.4),
+    "bench_relative.RelativeCpuTime.track_eval_forward": ("time ratio", False, 2.0),
+    "bench_relative.RelativeCpuTime.track_train_step": ("time ratio", False, 2.4),
+}
+_PROCESSES = 7
+"""Per-process samples of a relative timing (asv's ``rounds``)."""
+_STORAGE_BENCHMARKS = {
+    "bench_memory.WeightStorage.track_float_weight_bytes": 147456.0,
+    "bench_memory.WeightStorage.track_packed_weight_bytes": 4616.0,
+}
+_QUANTIZATION_BENCHMARKS = {
+    "bench_quantization.Quantization.track_test_error": ("fraction", 0.06),
+    "bench_quantization.Quantization.track_accuracy_gap": ("fraction", 0.03),
+    "bench_quantization.Quantization.track_final_flip_ratio": ("fraction", 0.002),
+    "bench_quantization.Quantization.track_ones_fraction": ("fraction", 0.5),
+    "bench_quantization.Quantization.track_dead_filters": ("filters", 0.0),
+}
+_RESULT_COLUMNS = [
+    "result",
+    "params",
+    "version",
+    "started_at",
+    "duration",
+    "stats_ci_99_a",
+    "stats_ci_99_b",
+    "stats_q_25",
+    "stats_q_75",
+    "stats_number",
+    "stats_repeat",
+    "samples",
+    "profile",
+]
+_ENV_NAME = "virtualenv-py3.11-torch2.13.0"
+_FIRST_DATE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class PlantedStep:
+    """Multiply one series by ``factor`` from commit ``at_commit`` (0-based) on.
+
+    ``params`` selects parameter combinations by value (e.g. ``{"variant":
+    "fused", "preset": "medium"}``); an empty mapping selects all of them.
+    """
+
+    machine: str
+    benchmark: str
+    at_commit: int
+    factor: float
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def commit_hashes(count: int, seed: int = 0) -> list[str]:
+    """``count`` distinct 40-hex-digit fake commit hashes, oldest first."""
+    return [hashlib.sha1(f"bncvl-synthetic-{seed}-{index}".encode()).hexdigest() for index in range(count)]
+
+
+def _benchmark_catalogue(
+    variants: Sequence[str], presets: Sequence[str], devices: Sequence[str], dtypes: Sequence[str]
+) -> dict[str, dict]:
+    layer_params = [[repr(v) for v in values] for values in (variants, presets, devices, dtypes)]
+    catalogue: dict[str, dict] = {}
+
+    def add(name: str, unit: str, params: list[list[str]], names: Sequence[str]) -> None:
+        kind = "time" if name.rsplit(".", 1)[-1].startswith("time_") else "track"
+        catalogue[name] = {
+            "name": name,
+            "type": kind,
+            "unit": unit,
+            "params": params,
+            "param_names": list(names),
+            "version": hashlib.sha256(name.encode()).hexdigest(),
+            "timeout": 60.0,
+        }
+
+    for name, (unit, _gpu, _base) in _LAYER_BENCHMARKS.items():
+        add(name, unit, layer_params, _LAYER_PARAMS)
+    for name in _STORAGE_BENCHMARKS:
+        add(name, "bytes", [[repr(p) for p in presets]], ["preset"])
+    for name, (unit, _base) in _QUANTIZATION_BENCHMARKS.items():
+        add(name, unit, [], [])
+    return catalogue
+
+
+def _model_value(name: str, base: float, unit: str, combo: dict[str, str], machine: str) -> float:
+    """The noise-free value of one parameter combination; NaN where it cannot run (asv's "skipped")."""
+    device, dtype, variant = combo.get("device"), combo.get("dtype"), combo.get("variant")
+    has_gpu = machine != CPU_MACHINE
+    if device == "cuda" and not has_gpu:
+        return math.nan
+    if device == "cpu" and (dtype in ("float16", "bfloat16") or variant in _CUDA_ONLY_VARIANTS):
+        return math.nan
+    if unit == "instructions" and device != "cpu":
+        return math.nan
+    if name.startswith("bench_gpu.") and device != "cuda":
+        return math.nan
+    work = _PRESET_WORK.get(combo.get("preset", "medium"), 1.0)
+    speed = _VARIANT_SPEED.get(variant or "reference", 1.0) * (25.0 if device == "cuda" else 1.0)
+    if unit in ("seconds", "instructions"):
+        return base * work / speed
+    if unit == "time ratio":
+        return base / speed
+    if unit in ("FLOP/s", "bytes/s"):
+        return base * speed * (1.0 + 0.2 * math.log(work))
+    if unit == "bytes":
+        return base * work / (1.0 if variant in ("reference", "conv_limit") else 1.5)
+    if unit == "J":
+        return base * work / speed * 25.0
+    return base
+
+
+def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple[float, list, list | None]:
+    """One noisy measurement of ``value``: the stored value, its stats columns and its samples.
+
+    Stats are ci_99_a, ci_99_b, q_25, q_75, number, repeat; a ``track_``
+    benchmark has a single sample and infinite bounds. A relative timing has
+    :data:`_PROCESSES` per-process samples (its median is the value);
+    instruction counts are ten times less noisy than times.
+    """
+    if math.isnan(value):
+        return value, [None] * 6, None
+    if unit == "time ratio":
+        samples = sorted(value * (1.0 + rng.gauss(0.0, noise)) for _ in range(_PROCESSES))
+        median = statistics.median(samples)
+        return median, [samples[0], samples[-1], samples[1], samples[-2], 1, _PROCESSES], samples
+    value *= 1.0 + rng.gauss(0.0, noise / 10 if unit == "instructions" else noise)
+    if unit == "seconds":
+        return value, [value * 0.97, value * 1.03, value * 0.99, value * 1.01, 10, 5], None
+    return value, [-math.inf, math.inf, value, value, 1, 1], None
+
+
+def write_results_set(
+    root: str | os.PathLike[str],
+    *,
+    commits: int = 8,
+    machines: Sequence[str] = (CPU_MACHINE, GPU_MACHINE),
+    variants: Sequence[str] = ("reference", "fused", "fast", "conv_limit"),
+    presets: Sequence[str] = ("small", "medium"),
+    devices: Sequence[str] = ("cpu", "cuda"),
+    dtypes: Sequence[str] = ("float32",),
+    steps: Sequence[PlantedStep] = (),
+    failed: Sequence[tuple[str, int, str]] = (),
+    measured_presets: Sequence[str] | None = None,
+    noise: float = 0.01,
+    seed: int = 0,
+) -> list[str]:
+    """Write an asv results directory (format version 2) to ``root``.
+
+    Args:
+        root: the results directory to create or fill.
+        commits: commits per machine, one day apart.
+        machines: machine names; :data:`CPU_MACHINE` has no GPU, any other has one.
+        variants, presets, devices, dtypes: the layer benchmarks' parameter values.
+        steps: planted steps.
+        failed: (machine, commit index, benchmark) whose whole result is ``null`` (asv: failed).
+        measured_presets: the presets that get values (default: all); the others stay in the
+            params with NaN values (asv: skipped), as ``bncvl pipeline``'s quick subset leaves them.
+        noise: relative standard deviation of the seeded multiplicative noise.
+        seed: seeds the noise and the commit hashes.
+
+    Returns:
+        The commit hashes, oldest first.
+    """
+    root = Path(root)
+    rng = random.Random(seed)
+    catalogue = _benchmark_catalogue(variants, presets, devices, dtypes)
+    hashes = commit_hashes(commits, seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "benchmarks.json").write_text(json.dumps({**catalogue, "version": 2}, indent=4))
+    bases = {name: base for name, (_u, _g, base) in _LAYER_BENCHMARKS.items()}
+    bases.update(_STORAGE_BENCHMARKS)
+    bases.update({name: base for name, (_u, base) in _QUANTIZATION_BENCHMARKS.items()})
+    failed_set = set(failed)
+    for machine in machines:
+        facts = {
+            "arch": "x86_64",
+            "machine": machine,
+            "os": "Linux 6.1.0",
+            "torch_version": "2.13.0+cu124",
+            "torch_threads": "1",
+            "benchmark_seed": "0",
+            **_MACHINE_FACTS.get(machine, _MACHINE_FACTS[GPU_MACHINE]),
+        }
+        (root / machine).mkdir(exist_ok=True)
+        (root / machine / "machine.json").write_text(json.dumps({**facts, "version": 1}, indent=4))
+        for index, commit in enumerate(hashes):
+            date = _FIRST_DATE_MS + index * _DAY_MS
+            results: dict[str, list] = {}
+            for name, meta in catalogue.items():
+                if (machine, index, name) in failed_set:
+                    results[name] = [None, meta["params"], meta["version"], date + 1000]
+                    continue
+                values, columns, samples = [], [[] for _ in range(6)], []
+                for combo_values in itertools.product(*meta["params"]):
+                    combo = {k: v.strip("'") for k, v in zip(meta["param_names"], combo_values, strict=True)}
+                    value = _model_value(name, bases[name], meta["unit"], combo, machine)
+                    if measured_presets is not None and combo.get("preset") not in (None, *measured_presets):
+                        value = math.nan
+                    for step in steps:
+                        selected = all(combo.get(k) == v for k, v in step.params.items())
+                        if step.machine == machine and step.benchmark == name and selected and index >= step.at_commit:
+                            value *= step.factor
+                    value, stats, kept = _measure(value, meta["unit"], noise, rng)
+                    values.append(value)
+                    samples.append(kept)
+                    for column, stat in zip(columns, stats, strict=True):
+                        column.append(stat)
+                results[name] = [values, meta["params"], meta["version"], date + 1000, 1.0, *columns]
+                if any(kept is not None for kept in samples):
+                    results[name].append(samples)
+            document = {
+                "commit_hash": commit,
+                "env_name": _ENV_NAME,
+                "date": date,
+                "params": {**facts, "python": "3.11", "torch": "2.13.0"},
+                "python": "3.11",
+                "requirements": {"torch": "2.13.0"},
+                "env_vars": {},
+                "result_columns": _RESULT_COLUMNS,
+                "results": results,
+                "durations": {},
+                "version": 2,
+            }
+            (root / machine / f"{commit[:8]}-{_ENV_NAME}.json").write_text(json.dumps(document))
+    return hashes
+
+
+def write_run(
+    root: str | os.PathLike[str],
+    name: str,
+    *,
+    steps: int = 30,
+    eval_every: int = 10,
+    layers: Sequence[str] = ("conv1", "conv2"),
+    seed: int = 0,
+    complete: bool = True,
+    truncate_last_line: bool = False,
+    final_bncvl_accuracy: float = 0.93,
+) -> Path:
+    """Write an analysis run directory in the form ``bncvl analyze`` writes.
+
+    Args:
+        root: the runs directory.
+        name: the run's directory name.
+        steps: optimizer steps recorded.
+        eval_every: test accuracy is recorded every this many steps (and at the last).
+        layers: BNCVL layer names.
+        seed: seeds the synthetic curves.
+        complete: whether summary.json says the run finished.
+        truncate_last_line: cut metrics.jsonl mid-line, as an interrupted run leaves it.
+        final_bncvl_accuracy: the BNCVL network's final test accuracy.
+
+    Returns:
+        The run directory.
+    """
+    rng = np.random.default_rng(seed)
+    run = Path(root) / name
+    config = {"dataset": "digits", "seed": seed, "steps": steps, "batch_size": 64, "lr": 0.01, "optimizer": "adam"}
+    lines, histograms = [], []
+    float_accuracy = 0.97
+    for step in range(steps):
+        progress = (step + 1) / steps
+        for index, layer in enumerate(layers):
+            channels = 8 * (index + 1)
+            ones = 0.5 + 0.05 * math.sin(step / 5 + index) + float(rng.normal(0, 0.01))
+            threshold = 0.01 * index + 0.002 * step
+            lines.append(
+                {
+                    "step": step,
+                    "model": "bncvl",
+                    "layer": layer,
+                    "flip_ratio": None if step == 0 else 0.05 * (1 - progress) + 0.001,
+                    "bias_flip_ratio": None if step == 0 else 0.02 * (1 - progress),
+                    "cumulative_flips": int(40 * step),
+                    "hamming_to_initial": 0.2 * progress,
+                    "oscillation_frequency_mean": 0.01 * progress,
+                    "oscillating_fraction": 0.02 * progress,
+                    "ones_fraction": ones,
+                    "ones_fraction_per_channel": [round(ones + 0.01 * c, 4) for c in range(channels)],
+                    "all_zero_filters": 1 if (index == 1 and step > steps // 2) else 0,
+                    "all_one_filters": 0,
+                    "threshold": threshold,
+                    "threshold_drift": threshold - 0.01 * index,
+                    "latent_norm": 3.0 + 0.05 * step,
+                    "flip_prone_fraction": 0.1 * (1 - progress),
+                    "dead_unit_fraction": 0.3,
+                    "prenorm_std_min": 0.1,
+                    "prenorm_std_median": 0.5,
+                    "prenorm_std_max": 1.2,
+                    "epsilon_regime_samples": 0,
+                    "nonfinite_count": 0,
+                    "ste_grad_norm": 1.0 / (1 + step),
+                }
+            )
+            if step % eval_every == 0 or step == steps - 1:
+                for kind, center in (("latent_weight", threshold), ("margin", 1.0)):
+                    samples = rng.normal(center, 0.1, size=500)
+                    counts, edges = np.histogram(samples, bins=20)
+                    histograms.append(
+                        {
+                            "step": step,
+                            "layer": layer,
+                            "kind": kind,
+                            "edges": edges.tolist(),
+                            "counts": counts.tolist(),
+                            "threshold": threshold if kind == "latent_weight" else None,
+                        }
+                    )
+        for model, final in (("bncvl", final_bncvl_accuracy), ("float", float_accuracy)):
+            row = {
+                "step": step,
+                "model": model,
+                "layer": None,
+                "train_loss": 2.3 * (1 - progress) + 0.1,
+                "train_accuracy": final * progress,
+            }
+            if step % eval_every == 0 or step == steps - 1:
+                row["test_accuracy"] = final * (0.5 + 0.5 * progress)
+            lines.append(row)
+    model_summary = {
+        "layers": [
+            {"name": layer, "binary_params": 576 * (i + 1), "float_params": 8 * (i + 1), "macs": 36864 * (i + 1)}
+            for i, layer in enumerate(layers)
+        ]
+    }
+    summary: dict[str, object] = {"complete": complete}
+    if complete:
+        summary.update(
+            {
+                "bncvl_test_accuracy": final_bncvl_accuracy,
+                "float_test_accuracy": float_accuracy,
+                "accuracy_gap": float_accuracy - final_bncvl_accuracy,
+                "steps": steps,
+            }
+        )
+    bits = rng.integers(0, 2, size=(8, 1, 3, 3), dtype=np.uint8)
+    with RunWriter(run) as writer:
+        writer.write_json(CONFIG, config)
+        writer.append_metrics(lines)
+        writer.append_histograms(histograms)
+        writer.write_json(MODEL_SUMMARY, model_summary)
+        writer.write_json(SUMMARY, summary)
+        writer.write_packed_snapshot(0, {"conv1.weight": (np.packbits(bits), bits.shape)})
+    if truncate_last_line:  # as an interrupted run leaves it
+        text = (run / METRICS).read_text()
+        (run / METRICS).write_text(text[: -len(json.dumps(lines[-1])) // 2 - 1])
+    return run

@@ -1,0 +1,1 @@
+"""Tracking performance across commits: git, asv, results, step detection, the regression decision and report."""

@@ -1,0 +1,554 @@
+"""Read an asv results directory (format version 2) into plain tables, and find its regressions.
+
+The layout, as ``asv run`` writes it::
+
+    <results>/benchmarks.json                   name -> {params, param_names, unit, version, ...}
+    <results>/<machine>/machine.json            the machine record (bncvl machine adds device facts)
+    <results>/<machine>/<hash8>-<env>.json      one commit on one machine in one environment
+
+In a result file each benchmark's row is positional per ``result_columns``;
+the values of a parameterised benchmark come in ``itertools.product`` order
+of its params; NaN means skipped, ``null`` failed, and a confidence bound may
+be ±Infinity (too few samples). Files are read with asv's own reader and
+format check (``asv.util.load_json`` at ``asv.results.Results.api_version``)
+and their rows column-wise per ``result_columns`` (the tests check every
+value against ``Results.load``); steps come from ``asv.step_detect``, so the
+dashboard agrees with asv.
+
+Nothing here imports Streamlit and nothing writes to the directory. A bad
+file never stops the load: it becomes a warning that names it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bncvl.track.changes import confirm_changes
+from bncvl.track.directions import Direction, direction
+
+try:
+    import numpy as np
+    import pandas as pd
+    from asv import step_detect, util
+    from asv.machine import Machine
+    from asv.results import Results
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        f"bncvl.track.results needs the dashboard extra ({error.name} is missing): pip install 'bncvl[dashboard]'"
+    ) from error
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "PARAM_COLUMNS",
+    "ResultsSet",
+    "Step",
+    "commit_url",
+    "find_changes",
+    "fit_steps",
+    "load_results",
+]
+
+DEFAULT_THRESHOLD = 0.05
+"""Relative size below which a step is not reported: asv's own default ``regressions_thresholds``."""
+
+PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
+"""The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
+
+_SKIP_FILES = frozenset({"machine.json", "benchmarks.json"})
+_POINT_COLUMNS = (
+    "machine",
+    "env_name",
+    "commit_hash",
+    "date",
+    "benchmark",
+    "params",
+    "value",
+    "status",
+    "q_25",
+    "q_75",
+    "ci_99_a",
+    "ci_99_b",
+    "weight",
+    "samples",
+)
+
+
+@dataclass(frozen=True)
+class ResultsSet:
+    """Everything read from one or more results directories.
+
+    Attributes:
+        results_dirs: the directories read, in the order given.
+        points: one row per machine, environment, commit, benchmark and
+            parameter combination: ``value`` (NaN unless ``status == "ok"``),
+            ``status`` (``ok``, ``skipped`` or ``failed``), ``q_25``/``q_75``,
+            ``ci_99_a``/``ci_99_b``, ``weight``, ``samples`` (the raw samples
+            as a tuple where asv recorded them, else None), ``unit``, ``date`` (UTC
+            commit date), ``order`` (commit position, oldest first), the
+            ``params`` label and one column per parameter name.
+        machines: one row per machine: its record (``machine.json``, or the
+            result files' params when that is missing) and ``commits``.
+        benchmarks: ``benchmarks.json`` (name -> description); empty if absent.
+        warnings: one line per problem met, each naming the file.
+    """
+
+    results_dirs: tuple[Path, ...]
+    points: pd.DataFrame
+    machines: pd.DataFrame
+    benchmarks: dict[str, dict]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def commits(self) -> pd.DataFrame:
+        """Commits covered, oldest first: ``commit_hash``, ``date``, ``order``, ``machines`` (count)."""
+        if self.points.empty:
+            return pd.DataFrame(columns=["commit_hash", "date", "order", "machines"])
+        grouped = self.points.groupby("commit_hash", observed=True)
+        table = grouped.agg(date=("date", "min"), order=("order", "min"), machines=("machine", "nunique"))
+        return table.reset_index().sort_values("order", ignore_index=True)
+
+    @property
+    def empty(self) -> bool:
+        """True when not a single result was read."""
+        return self.points.empty
+
+
+@dataclass(frozen=True)
+class Step:
+    """One piece of asv's piecewise-constant fit: positions ``start`` (inclusive) to ``stop`` (exclusive)."""
+
+    start: int
+    stop: int
+    value: float
+
+
+PathOrPaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def _as_paths(results_dirs: PathOrPaths) -> tuple[Path, ...]:
+    if isinstance(results_dirs, str | os.PathLike):
+        return (Path(results_dirs),)
+    return tuple(Path(d) for d in results_dirs)
+
+
+def load_results(results_dirs: PathOrPaths) -> ResultsSet:
+    """Read every result file under one results directory, or several (e.g. yours and ``examples/results``).
+
+    Each file goes through asv's own JSON reader and format-version check
+    (``asv.util.load_json`` with ``Results.api_version``, as
+    ``Results.load`` does); its rows are then read column-wise per
+    ``result_columns``, without building asv's per-point dictionaries, so
+    a thousand files load in seconds. The tests check every value against
+    ``Results.load``.
+
+    Args:
+        results_dirs: an asv results directory (``results_dir`` of
+            asv.conf.json), or a sequence of them; each is read with its own
+            benchmarks.json, and commits are ordered by date across all.
+
+    Returns:
+        The :class:`ResultsSet`; empty (with a warning) when no directory
+        holds results.
+    """
+    dirs = _as_paths(results_dirs)
+    parts = [_load_directory(root) for root in dirs]
+    warnings = tuple(line for part in parts for line in part[3])
+    benchmarks: dict[str, dict] = {}
+    for part in reversed(parts):
+        benchmarks.update(part[2])
+    frames = [part[0] for part in parts if part[0] is not None]
+    if not frames:
+        return _empty(dirs, warnings, benchmarks)
+    if len(frames) == 1:
+        points = frames[0]
+    else:
+        points = pd.concat(frames, ignore_index=True)
+        for key in frames[0].columns:
+            if isinstance(frames[0][key].dtype, pd.CategoricalDtype):  # lost when the categories differ
+                points[key] = points[key].astype("category")
+    _set_commit_order(points)
+    records: dict[str, dict] = {}
+    for part in parts:
+        for machine, record in part[1].items():
+            if machine in records:
+                records[machine]["_files"] += record["_files"]
+            else:
+                records[machine] = record
+    return ResultsSet(dirs, points, _machines_frame(records, points), benchmarks, warnings)
+
+
+def _set_commit_order(points: pd.DataFrame) -> None:
+    """Number the commits by date (then hash), oldest first, across every machine and directory."""
+    first = points[["commit_hash", "date"]].drop_duplicates("commit_hash")
+    first = first.assign(commit_hash=first["commit_hash"].astype(str)).sort_values(["date", "commit_hash"])
+    position = dict(zip(first["commit_hash"], range(len(first)), strict=True))
+    commits = points["commit_hash"].astype("category").cat
+    per_category = np.asarray([position.get(str(c), -1) for c in commits.categories], dtype="int64")
+    points["order"] = per_category[commits.codes]
+
+
+def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], dict[str, dict], list[str]]:
+    """One results directory: its points (None if it holds none), machine records, benchmarks.json and warnings."""
+    if not root.is_dir():
+        return None, {}, {}, [f"{root}: no such results directory"]
+    warnings: list[str] = []
+    benchmarks = _load_benchmarks(root / "benchmarks.json", warnings)
+    reader = _Reader(benchmarks)
+    for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(p for p in machine_dir.glob("*.json") if p.name not in _SKIP_FILES)
+        if not files:
+            continue
+        record = _load_machine(machine_dir, warnings)
+        for path in files:
+            try:
+                document = util.load_json(str(path), api_version=Results.api_version)
+                reader.add_file(path, document, record, machine_dir.name)
+            except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as error:
+                warnings.append(f"{path}: skipped, not a readable asv results file (version 2): {error}")
+    for name, paths in sorted(reader.unknown.items()):
+        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+        warnings.append(
+            f"{paths[0]}{more}: benchmark {name!r} is not in benchmarks.json (renamed or removed); "
+            "its values are shown without a unit"
+        )
+    for name, paths in sorted(reader.stale.items()):
+        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+        warnings.append(
+            f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
+            "benchmarks.json describes; those results are hidden, as asv hides them"
+        )
+    if not reader.chunk_counts:
+        warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
+        return None, {}, benchmarks, warnings
+    return reader.frame(), reader.machine_records, benchmarks, warnings
+
+
+def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[str, dict]) -> ResultsSet:
+    points = pd.DataFrame(
+        {name: [] for name in (*_POINT_COLUMNS, "unit", "order", *PARAM_COLUMNS)},
+    )
+    return ResultsSet(dirs, points, pd.DataFrame(columns=["machine", "commits"]), benchmarks, warnings)
+
+
+def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
+    if not path.exists():
+        warnings.append(f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)")
+        return {}
+    try:
+        data = util.load_json(str(path), api_version=2)
+    except (util.UserError, OSError) as error:
+        warnings.append(f"{path}: unreadable, units and parameter names are unknown: {error}")
+        return {}
+    return {name: meta for name, meta in data.items() if isinstance(meta, dict)}
+
+
+def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
+    path = machine_dir / "machine.json"
+    if not path.exists():
+        warnings.append(f"{path}: missing; the machine's facts are taken from its result files")
+        return {}
+    try:
+        record = util.load_json(str(path), api_version=Machine.api_version)
+    except (util.UserError, OSError) as error:
+        warnings.append(f"{path}: unreadable, the machine's facts are taken from its result files: {error}")
+        return {}
+    if not isinstance(record, dict):
+        warnings.append(f"{path}: expected a JSON object, got {type(record).__name__}; ignored")
+        return {}
+    return record
+
+
+def _param_label(value: str) -> str:
+    """asv stores each parameter value as its ``repr``; show strings without their quotes (no eval)."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _column(row: list, index: int | None, count: int) -> list:
+    """Column ``index`` of a result row as ``count`` entries: a missing or null column is all None,
+    and a short one is padded with None (asv's ``_compatible_results`` reads missing entries as failed)."""
+    value = row[index] if index is not None and index < len(row) else None
+    if value is None:
+        return [None] * count
+    if len(value) != count:
+        return (list(value) + [None] * count)[:count]
+    return value
+
+
+class _Reader:
+    """Accumulates result files column-wise; :meth:`frame` turns them into the points table."""
+
+    def __init__(self, benchmarks: dict[str, dict]) -> None:
+        self.benchmarks = benchmarks
+        self.unknown: dict[str, list[str]] = defaultdict(list)
+        self.stale: dict[str, list[str]] = defaultdict(list)
+        self.machine_records: dict[str, dict] = {}
+        # one entry per file
+        self.files: list[tuple[str, str, str, int]] = []  # machine, env_name, commit_hash, date (ms)
+        # one entry per series layout (benchmark and its parameter values): rows of the series table
+        self.layouts: dict[str, list[tuple[list, int, int]]] = defaultdict(list)  # name -> (params, offset, count)
+        self.series: list[tuple[str, str, dict[str, str]]] = []  # benchmark, params label, {param name: value}
+        # one entry per (file, benchmark)
+        self.chunk_files: list[int] = []
+        self.chunk_offsets: list[int] = []
+        self.chunk_counts: list[int] = []
+        self.failed_rows: list[int] = []
+        self.columns: dict[str, list] = {key: [] for key in ("value", "q_25", "q_75", "ci_99_a", "ci_99_b", "samples")}
+        self.rows = 0
+
+    def _layout(self, name: str, params: list[list[str]]) -> tuple[int, int]:
+        for known, offset, count in self.layouts[name]:
+            if known == params:
+                return offset, count
+        meta = self.benchmarks.get(name) or {}
+        names = list(meta.get("param_names", []))
+        if len(names) != len(params):
+            names = [f"param{j + 1}" for j in range(len(params))]  # asv's own names for unnamed parameters
+        offset = len(self.series)
+        for combo in itertools.product(*params):  # asv's order for the values of a parameterised benchmark
+            labels = dict(zip(names, (_param_label(v) for v in combo), strict=True))
+            self.series.append((name, ", ".join(f"{k}={v}" for k, v in labels.items()), labels))
+        count = len(self.series) - offset
+        self.layouts[name].append((params, offset, count))
+        return offset, count
+
+    def add_file(self, path: Path, document: dict, record: dict, folder: str) -> None:
+        """Add one result file (already read and version-checked by asv's ``load_json``).
+
+        The whole file is parsed before anything is added, so a file that
+        fails part-way (the caller skips it with a warning) leaves no trace.
+        """
+        environment = document["params"]
+        machine = record.get("machine") or environment.get("machine") or folder
+        where = {key: i for i, key in enumerate(document["result_columns"])}
+        if "result" not in where or "params" not in where:
+            raise KeyError(f"result_columns lacks 'result' or 'params': {document['result_columns']}")
+        unknown, stale, chunks = [], [], []
+        for name, row in document["results"].items():
+            meta = self.benchmarks.get(name)
+            version = row[where["version"]] if "version" in where and where["version"] < len(row) else None
+            if meta is None:
+                if self.benchmarks:
+                    unknown.append(name)
+            elif version not in (None, meta.get("version")):
+                stale.append(name)
+                continue
+            params = row[where["params"]] or []
+            count = math.prod(len(values) for values in params)
+            columns = {"value": _column(row, where["result"], count)}
+            for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
+                columns[key] = _column(row, where.get(f"stats_{key}"), count)
+            columns["samples"] = [None if v is None else tuple(v) for v in _column(row, where.get("samples"), count)]
+            chunks.append((name, params, columns))
+        file_entry = (machine, document["env_name"], document["commit_hash"], document["date"])
+        # Parsed: from here on nothing raises.
+        for name in unknown:
+            self.unknown[name].append(str(path))
+        for name in stale:
+            self.stale[name].append(str(path))
+        file_index = len(self.files)
+        self.files.append(file_entry)
+        facts = self.machine_records.setdefault(machine, {**environment, **record, "machine": machine, "_files": 0})
+        facts["_files"] += 1
+        for name, params, columns in chunks:
+            offset, count = self._layout(name, params)
+            values = columns["value"]
+            if None in values:
+                self.failed_rows.extend(self.rows + j for j, v in enumerate(values) if v is None)
+            for key, column in columns.items():
+                self.columns[key].extend(column)
+            self.chunk_files.append(file_index)
+            self.chunk_offsets.append(offset)
+            self.chunk_counts.append(count)
+            self.rows += count
+
+    def frame(self) -> pd.DataFrame:
+        counts = np.asarray(self.chunk_counts)
+        starts = np.cumsum(counts) - counts
+        series_ids = np.repeat(np.asarray(self.chunk_offsets) - starts, counts) + np.arange(self.rows)
+        file_ids = np.repeat(np.asarray(self.chunk_files), counts)
+        table: dict[str, object] = {}
+        machines, envs, commits, dates = zip(*self.files, strict=True)
+        for key, per_file in (("machine", machines), ("env_name", envs), ("commit_hash", commits)):
+            categories = pd.Categorical(per_file)
+            table[key] = pd.Categorical.from_codes(categories.codes[file_ids], categories.categories)
+        table["date"] = pd.to_datetime(np.asarray(dates, dtype="int64")[file_ids], unit="ms", utc=True)
+        for key, per_series in (("benchmark", [s[0] for s in self.series]), ("params", [s[1] for s in self.series])):
+            categories = pd.Categorical(per_series)
+            table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
+        value = np.array(self.columns["value"], dtype=float)  # null (failed) becomes NaN here
+        failed = np.zeros(self.rows, dtype=bool)
+        failed[self.failed_rows] = True
+        status = np.where(failed, 2, np.where(np.isnan(value), 1, 0))
+        table["value"] = value
+        table["status"] = pd.Categorical.from_codes(status, ["ok", "skipped", "failed"])
+        for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
+            table[key] = np.array(self.columns[key], dtype=float)
+        table["samples"] = pd.Series(self.columns["samples"], dtype=object).to_numpy()
+        low, high = table["ci_99_a"], table["ci_99_b"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # asv._stats.get_weight, vectorised: 2 / CI width; none for an infinite or empty interval
+            usable = np.isfinite(low) & np.isfinite(high) & (high != low)
+            table["weight"] = np.where(usable, 2.0 / np.abs(high - low), np.nan)
+        param_names = dict.fromkeys((*PARAM_COLUMNS, *(k for s in self.series for k in s[2])))
+        for key in param_names:
+            categories = pd.Categorical([s[2].get(key) for s in self.series])
+            table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
+        units = pd.Categorical([(self.benchmarks.get(s[0]) or {}).get("unit") for s in self.series])
+        table["unit"] = pd.Categorical.from_codes(units.codes[series_ids], units.categories)
+        return pd.DataFrame(table)
+
+
+def _machines_frame(records: dict[str, dict], points: pd.DataFrame) -> pd.DataFrame:
+    commits = points.groupby("machine", observed=True)["commit_hash"].nunique()
+    rows = []
+    for machine, record in sorted(records.items()):
+        row = {key: value for key, value in record.items() if key not in ("version", "_files")}
+        row["files"] = record["_files"]
+        row["commits"] = int(commits.get(machine, 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -> list[Step]:
+    """asv's piecewise-constant fit of one series (``asv.step_detect.detect_steps``).
+
+    Args:
+        values: the series in commit order; NaN marks a missing point.
+        weights: per-point weights (NaN for none), as asv gives them.
+
+    Returns:
+        The steps, positions indexing ``values``; empty for an all-missing series.
+    """
+    y = [None if v is None or v != v else float(v) for v in values]
+    if all(v is None for v in y):
+        return []
+    w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
+    return [
+        Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in step_detect.detect_steps(y, w)
+    ]
+
+
+def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
+    """asv's ``detect_regressions`` on the series oriented so that up is worse.
+
+    Higher-is-better values are inverted (1/v; a throughput is the inverse of
+    a time), so asv's relative threshold keeps its meaning.
+    """
+    if lower_is_better:
+        y, w = values, weights
+    else:
+        y = [None if v is None or v <= 0 else 1.0 / v for v in values]
+        w = [None if wt is None or v is None or v <= 0 else wt * v * v for v, wt in zip(values, weights, strict=True)]
+    if all(v is None for v in y):
+        return []
+    steps = step_detect.detect_steps(y, w)
+    _last, _best, jumps = step_detect.detect_regressions(steps, threshold)
+    out = []
+    for before, after, value_before, value_after in jumps or ():
+        if not lower_is_better:
+            value_before, value_after = 1.0 / value_before, 1.0 / value_after
+        out.append((before, after, value_before, value_after))
+    return out
+
+
+def find_changes(
+    points: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, include_informative: bool = True
+) -> pd.DataFrame:
+    """Every step asv's step detection finds, per machine, environment, benchmark and parameter set.
+
+    The better direction comes from :func:`bncvl.track.directions.direction`. A
+    step that makes the value worse is a ``regression``, one that makes it
+    better an ``improvement``, but only where instruction counts or relative
+    timings at the same commits support it (:func:`bncvl.track.changes.confirm_changes`);
+    otherwise it is ``within noise`` or ``unconfirmed``. For informative
+    benchmarks (utilisation, clocks, power) a step is only a ``change``.
+
+    Args:
+        points: :attr:`ResultsSet.points` (or any subset of its rows).
+        threshold: relative step size below which asv reports nothing.
+        include_informative: also report steps of informative benchmarks.
+
+    Returns:
+        One row per step: machine, env_name, benchmark, params, the layer
+        parameters, unit, direction, kind, commit_before (last commit at the
+        old level), commit_after (first at the new), date, value_before,
+        value_after, factor (how many times worse, or better, ≥ 1) and
+        evidence (what confirmed or contradicted the step).
+    """
+    rows = []
+    keys = ["machine", "env_name", "benchmark", "params"]
+    ordered = points.sort_values([*keys, "order"], ignore_index=True)
+    value_array = ordered["value"].to_numpy(dtype=float)
+    weight_array = ordered["weight"].to_numpy(dtype=float)
+    commit_array = ordered["commit_hash"].astype(str).to_numpy()
+    date_array = ordered["date"].to_numpy()
+    groups = ordered.groupby(keys, observed=True, sort=False).indices
+    for (machine, env_name, benchmark, params), index in groups.items():
+        values = [None if v != v else float(v) for v in value_array[index]]
+        if all(v is None for v in values):
+            continue
+        first = ordered.iloc[index[0]]
+        unit = None if pd.isna(first["unit"]) else str(first["unit"])
+        verdict = direction(str(benchmark), unit)
+        if verdict is Direction.INFORMATIVE and not include_informative:
+            continue
+        weights = [None if w != w else float(w) for w in weight_array[index]]
+        for worse_when_up in (True, False):
+            for before, after, value_before, value_after in _worsening(values, weights, worse_when_up, threshold):
+                if verdict is Direction.INFORMATIVE:
+                    kind = "change"
+                elif (verdict is Direction.LOWER_IS_BETTER) == worse_when_up:
+                    kind = "regression"
+                else:
+                    kind = "improvement"
+                ratio = value_after / value_before if value_before else math.inf
+                rows.append(
+                    {
+                        "machine": machine,
+                        "env_name": env_name,
+                        "benchmark": benchmark,
+                        "params": params,
+                        **{key: first.get(key) for key in PARAM_COLUMNS},
+                        "unit": unit,
+                        "direction": verdict.value,
+                        "kind": kind,
+                        "commit_before": commit_array[index[before]],
+                        "commit_after": commit_array[index[after]],
+                        "date": date_array[index[after]],
+                        "value_before": value_before,
+                        "value_after": value_after,
+                        "factor": max(ratio, 1 / ratio) if ratio else math.inf,
+                    }
+                )
+    columns = [
+        *keys,
+        *PARAM_COLUMNS,
+        "unit",
+        "direction",
+        "kind",
+        "commit_before",
+        "commit_after",
+        "date",
+        "value_before",
+        "value_after",
+        "factor",
+    ]
+    table = confirm_changes(pd.DataFrame(rows, columns=columns), points)
+    return table.sort_values(["date", "factor"], ascending=[False, False], ignore_index=True)
+
+
+def commit_url(show_commit_url: str | None, commit_before: str | None, commit_after: str) -> str | None:
+    """The link asv's regressions page gives a commit range: a GitHub compare view, else the later commit."""
+    if not show_commit_url:
+        return None
+    if commit_before and "github.com" in show_commit_url:
+        return f"{show_commit_url}../compare/{commit_before}...{commit_after}"
+    return f"{show_commit_url}{commit_after}"
