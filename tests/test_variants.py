@@ -19,13 +19,12 @@ import bncvl
 from bncvl.layers.cached import BinaryWeightCache, CachedBNCVL
 from bncvl.layers.conv_limit import ConvLimit
 from bncvl.layers.fast import FastBNCVL
-from bncvl.layers.functional import mean_threshold, normalize_per_sample, packed_storage_bytes
+from bncvl.layers.functional import is_relu, mean_threshold, normalize_per_sample, packed_storage_bytes
 from bncvl.layers.fused import (
     COMPILE_ENV,
     EAGER_KERNELS,
     compiled_kernels,
     fused_normalize_relu,
-    is_relu,
     normalize_relu_backward,
     normalize_relu_train,
 )

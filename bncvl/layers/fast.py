@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bncvl.layers.functional import EPS, check_input, conv2d_same, mean_threshold, memory_format_for
-from bncvl.layers.fused import FusedBNCVL, Kernels, is_relu
+from bncvl.layers.functional import EPS, check_input, conv2d_same, is_relu, mean_threshold, memory_format_for
+from bncvl.layers.fused import FusedBNCVL, Kernels
 
 __all__ = ["FastBNCVL", "FastTrainStep"]
 
@@ -98,21 +98,17 @@ class FastBNCVL(FusedBNCVL):
 
     It takes the same NCHW input as the reference and returns the same values.
 
-    Choices, each measured on the 2-core CPU box (shared with other jobs,
-    load average ~7), float32, 1 thread, thread CPU time of interleaved
-    rounds (``bncvl profile`` figures are in README, "Variants"):
+    Its choices on the CPU (the measurements behind them, with dates and
+    commands, are in docs/variants.md):
 
-    - convolution layout (:data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`): the bare conv is
-      faster in channels_last (19.1-22.2 ms vs ~29 ms NCHW, medium), but the
-      user's input is NCHW and converting it costs 4.6-5.4 ms, so
-      end to end NCHW won: eval 31.5 ms NCHW vs 35.7 ms channels_last
-      (medium), 3.75 vs 4.80 ms (small); training 81.4 vs 93.5 ms (medium);
-    - normalise + ReLU kernels: compiled vs eager tie in eval (31.5 vs 32.3
-      ms medium, 3.75 vs 3.70 ms small) and win in training (81.4 vs 96.2 ms
-      medium), so they are compiled;
+    - convolution layout (:data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`):
+      NCHW. The bare convolution is faster in channels_last, but the user's
+      input is NCHW and converting it costs more than that saves, end to end;
+    - normalise + ReLU kernels: compiled (they tie with eager in eval and win
+      in training);
     - backward convolution (``backward_memory_format``): NCHW, which needs
-      neither the NCHW upstream gradient nor the input converted; the
-      backward kernel runs 5x slower on mixed layouts (10.8 vs 2.1 ms).
+      neither the upstream gradient nor the input converted; the backward
+      kernel is several times slower on mixed layouts.
 
     On CUDA it converts to channels_last (cuDNN's tensor-core kernels are
     NHWC-native); that choice is not measured (no GPU was available to this work).

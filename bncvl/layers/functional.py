@@ -10,7 +10,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = [
     "BITS_PER_BYTE",
@@ -21,6 +21,7 @@ __all__ = [
     "check_kernel_size",
     "conv2d_same",
     "float_storage_bytes",
+    "is_relu",
     "mean_threshold",
     "memory_format_for",
     "normalize_per_sample",
@@ -280,3 +281,10 @@ def memory_format_for(
 def to_channels_last(x: Tensor) -> Tensor:
     """``x`` in channels_last memory format (``x`` itself if it already is); same shape and values."""
     return x.contiguous(memory_format=torch.channels_last)
+
+
+def is_relu(activation: object) -> bool:
+    """Whether ``activation`` is a plain ReLU, the activation the fused kernels implement."""
+    if isinstance(activation, nn.ReLU):
+        return not activation.inplace
+    return activation is F.relu or activation is torch.relu

@@ -47,11 +47,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from bncvl.layers.cached import CachedBNCVL
-from bncvl.layers.functional import EPS, check_input, conv2d_same
+from bncvl.layers.functional import EPS, check_input, conv2d_same, is_relu
 
 __all__ = [
     "COMPILE_ENV",
@@ -62,7 +61,6 @@ __all__ = [
     "compile_enabled",
     "compiled_kernels",
     "fused_normalize_relu",
-    "is_relu",
     "normalize_relu_backward",
     "normalize_relu_eval",
     "normalize_relu_train",
@@ -75,13 +73,6 @@ _DIMS = (1, 2, 3)
 def compile_enabled() -> bool:
     """False when the environment sets ``BNCVL_COMPILE=0`` (then every variant uses eager kernels)."""
     return os.environ.get(COMPILE_ENV, "1") != "0"
-
-
-def is_relu(activation: object) -> bool:
-    """Whether ``activation`` is a plain ReLU, the activation the fused kernels implement."""
-    if isinstance(activation, nn.ReLU):
-        return not activation.inplace
-    return activation is F.relu or activation is torch.relu
 
 
 def _centred_stats(z: Tensor) -> tuple[Tensor, Tensor]:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from bncvl.layers.functional import EPS, check_input, conv2d_same, normalize_per_sample, to_channels_last
-from bncvl.layers.fused import FusedBNCVL, fused_normalize_relu, is_relu
+from bncvl.layers.functional import (
+    EPS,
+    check_input,
+    conv2d_same,
+    is_relu,
+    normalize_per_sample,
+    to_channels_last,
+)
+from bncvl.layers.fused import FusedBNCVL, fused_normalize_relu
 
 __all__ = ["HALF_TOLERANCES", "HalfBNCVL", "half_forward"]
 

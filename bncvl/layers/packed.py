@@ -12,6 +12,7 @@ from bncvl.layers.functional import (
     check_input,
     check_kernel_size,
     conv2d_same,
+    is_relu,
     mean_threshold,
     memory_format_for,
     normalize_per_sample,
@@ -19,7 +20,7 @@ from bncvl.layers.functional import (
     packed_storage_bytes,
     unpack_bits,
 )
-from bncvl.layers.fused import FusedBNCVL, fused_normalize_relu, is_relu, select_kernels
+from bncvl.layers.fused import FusedBNCVL, fused_normalize_relu, select_kernels
 
 __all__ = ["PackedBNCVL"]
 
