@@ -1,7 +1,7 @@
 """The "fast" BNCVL: the best combination of the variants on each device, chosen by measurement.
 
 What it does, per device type (the measurements that chose it are in
-:class:`FastBNCVL`'s docstring and README's "Variants" section):
+:class:`FastBNCVL`'s docstring and docs/measurements/2026-11-27-variants-cpu.md):
 
 - eval: binary weights cached in the layout of :data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`
   (NCHW on the CPU: the user's input as is), the convolution, then the
@@ -100,7 +100,7 @@ class FastBNCVL(FusedBNCVL):
 
     Choices, each measured on the 2-core CPU box (shared with other jobs,
     load average ~7), float32, 1 thread, thread CPU time of interleaved
-    rounds (``bncvl profile`` figures are in README, "Variants"):
+    rounds (``bncvl profile`` figures are in docs/measurements/2026-11-27-variants-cpu.md):
 
     - convolution layout (:data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`): the bare conv is
       faster in channels_last (19.1-22.2 ms vs ~29 ms NCHW, medium), but the
