@@ -1,4 +1,4 @@
-"""The bncvl asv suite (see README, "The asv suite"). Nothing heavy is imported here.
+"""The bncvl asv suite (see docs/benchmarks.md). Nothing heavy is imported here.
 
 Before torch is imported anywhere in the suite, CPU kernels are held to AVX2
 (ATen's dispatch, oneDNN's convolutions, inductor's generated C++), the

@@ -1,7 +1,7 @@
 """The "fast" BNCVL: the best combination of the variants on each device, chosen by measurement.
 
 What it does, per device type (the measurements that chose it are in
-:class:`FastBNCVL`'s docstring and README's "Variants" section):
+:class:`FastBNCVL`'s docstring and docs/measurements/2026-11-27-variants-cpu.md):
 
 - eval: binary weights cached in the layout of :data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`
   (NCHW on the CPU: the user's input as is), the convolution, then the
@@ -99,7 +99,7 @@ class FastBNCVL(FusedBNCVL):
     It takes the same NCHW input as the reference and returns the same values.
 
     Its choices on the CPU (the measurements behind them, with dates and
-    commands, are in docs/variants.md):
+    commands, are in docs/measurements/2026-11-26-fast-choices.md):
 
     - convolution layout (:data:`~bncvl.layers.functional.INPUT_MEMORY_FORMAT`):
       NCHW. The bare convolution is faster in channels_last, but the user's

@@ -240,7 +240,7 @@ class FusedBNCVL(CachedBNCVL):
     ``nn.ReLU()`` falls back to the reference's ``normalize`` + activation.
 
     ``compiled`` (class attribute) picks :func:`compiled_kernels`; chosen by
-    measurement (README, "Variants"): compiled normalise + ReLU is several
+    measurement (docs/measurements/2026-11-27-variants-cpu.md): compiled normalise + ReLU is several
     times faster than eager on the CPU.
     """
 
