@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--aa", type=int, default=20, help="A/A checks (default 20)")
     parser.add_argument("--runs", type=int, default=10, help="checks per planted regression (default 10)")
-    parser.add_argument("--plants", nargs="*", default=list(PLANTS), help=f"which plants (default all: {list(PLANTS)})")
+    every_plant = " ".join(PLANTS).replace("%", "%%")  # argparse formats help with %
+    parser.add_argument("--plants", nargs="*", default=list(PLANTS), help=f"which plants (default all: {every_plant})")
     parser.add_argument("--summary", action="store_true", help="print the table of the log and stop")
     args = parser.parse_args(argv)
 
