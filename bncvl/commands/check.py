@@ -5,7 +5,7 @@ interleaved round by round (``asv run --interleave-rounds``), so a drift of
 the machine during the run hits both alike. The benchmark suite is the one in
 the working tree, for both commits, as with ``asv continuous``. The verdict is
 asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
-see :mod:`bncvl.track.report`.
+see :mod:`bncvl.track.verdict`.
 
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
 benchmark; 2 a usage error, a commit that cannot be built, or a benchmark that
@@ -109,10 +109,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from bncvl.track import report  # needs the bench extra (asv); says so when it is missing
+    from bncvl.track import report, verdict  # need the bench extra (asv); say so when it is missing
 
-    factor = report.check_factor(args.factor)
-    rules = [report.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
+    factor = verdict.check_factor(args.factor)
+    rules = [verdict.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
     if args.rounds < MIN_PROCESSES:
         raise ValueError(
             f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "
@@ -146,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
     before, units = run.outcomes(base)
     after, _ = run.outcomes(head)
 
-    comparison = report.compare(
+    comparison = verdict.compare(
         base,
         head,
         before,
