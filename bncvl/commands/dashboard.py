@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bncvl.commands import common_args
 from bncvl.track.asv import EXAMPLE_RESULTS_DIR, RESULTS_ENV, RUNS_ENV, DataDirs, resolve_dirs
 
 __all__ = ["APP", "configure", "main", "streamlit_command"]
@@ -31,8 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"asv results directory; repeat for several (default: ${RESULTS_ENV}, else asv.conf.json's "
         f"results_dir and {EXAMPLE_RESULTS_DIR} when present)",
     )
-    parser.add_argument("--runs-dir", help=f"bncvl analyze run directories (default: ${RUNS_ENV}, else runs/)")
-    parser.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
+    common_args.add_runs_dir(parser, None, f"${RUNS_ENV}, else {common_args.DEFAULT_RUNS_DIR}/")
+    common_args.add_port(parser)
     parser.add_argument(
         "--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1; the dashboard has no login)"
     )
