@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bncvl._extras import needs_extra
 from bncvl.commands import common_args
 from bncvl.track.asv import EXAMPLE_RESULTS_DIR, RESULTS_ENV, RUNS_ENV, DataDirs, resolve_dirs
 
@@ -67,10 +68,8 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     if not APP.is_file():
         raise FileNotFoundError(f"dashboard entry point {APP} not found; run bncvl from a checkout of the repository")
-    try:
+    with needs_extra("dashboard", "bncvl dashboard", RuntimeError):
         import streamlit  # noqa: F401 - only checks that the extra is installed
-    except ImportError as error:
-        raise RuntimeError("bncvl dashboard needs the dashboard extra: pip install 'bncvl[dashboard]'") from error
     dirs = resolve_dirs(args.results_dir, args.runs_dir)
     command, environ = streamlit_command(dirs, args.port, args.address)
     results = ", ".join(str(d) for d in dirs.results_dirs)

@@ -31,17 +31,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bncvl._extras import needs_extra
 from bncvl.track.decision import INSTRUCTION_FACTOR, Evidence, compare_processes, evidence_kind, pass_of
 from bncvl.track.directions import Direction, direction
 from bncvl.track.results import PARAM_COLUMNS
 
-try:
+with needs_extra("dashboard", "bncvl.track.changes"):
     import pandas as pd
     from asv import step_detect
-except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"bncvl.track.changes needs the dashboard extra ({error.name} is missing): pip install 'bncvl[dashboard]'"
-    ) from error
 
 __all__ = [
     "CONFIRMED_KINDS",

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from bncvl._extras import needs_extra
 from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_ALPHA, RELATIVE_FACTOR
 from bncvl.track.directions import Direction
 from bncvl.track.verdict import P_THRESHOLD, Change, Comparison, Outcome, Status
 
-try:
+with needs_extra("bench", "bncvl check"):
     from asv.util import human_value
-except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"bncvl check needs the bench extra ({error.name} is missing): pip install 'bncvl[bench]'"
-    ) from error
 
 __all__ = ["render_markdown"]
 

@@ -29,16 +29,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
+from bncvl._extras import needs_extra
+
+with needs_extra("dashboard", "bncvl.track.results"):
     import numpy as np
     import pandas as pd
     from asv import util
     from asv.machine import Machine
     from asv.results import Results
-except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"bncvl.track.results needs the dashboard extra ({error.name} is missing): pip install 'bncvl[dashboard]'"
-    ) from error
 
 __all__ = ["PARAM_COLUMNS", "ResultsSet", "load_results"]
 

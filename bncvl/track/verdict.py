@@ -23,16 +23,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bncvl._extras import needs_extra
 from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_FACTOR, Evidence, compare_processes, evidence_kind
 from bncvl.track.directions import Direction, direction
 
-try:
+with needs_extra("bench", "bncvl check"):
     from asv import _stats
     from asv.commands.compare import _is_result_better
-except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"bncvl check needs the bench extra ({error.name} is missing): pip install 'bncvl[bench]'"
-    ) from error
 
 __all__ = [
     "DEFAULT_FACTOR",
