@@ -6,7 +6,7 @@ what every page does on each rerun: ``dashboard.data.results()``, which
 fingerprints the directory (names, sizes, mtimes) and hits Streamlit's
 ``st.cache_data``.
 
-The set is synthetic (:func:`bncvl.testing.synthetic.write_results_set`): 4 machines
+The set is synthetic (:func:`bncvl.testing.results.write_results_set`): 4 machines
 × 250 commits, each file holding the suite's benchmark names over a
 4-variant, 2-preset, 2-device, 1-dtype grid (233 values, about 25 kB). A
 file of the full grid (8 variants, 3 presets, 2 devices, 3 dtypes) is about

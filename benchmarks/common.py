@@ -36,7 +36,7 @@ BNCVL_MODULES: dict[str, tuple[str, ...]] = {
     "presets": ("bncvl.measure.presets", "bncvl.presets"),
     "registry": ("bncvl.layers.registry", "bncvl.variants"),
     "results": ("bncvl.track.results", "bncvl.results"),
-    "synthetic": ("bncvl.testing.synthetic", "bncvl.synthetic"),
+    "synthetic": ("bncvl.testing.results", "bncvl.testing.synthetic", "bncvl.synthetic"),
     "timer": ("bncvl.measure.timer", "bncvl.timing"),
     "workload": ("bncvl.measure.workload", "bncvl.workload"),
 }

@@ -1,4 +1,5 @@
-"""Thin ``st.cache_data`` wrappers over :mod:`bncvl.track.results` and :mod:`bncvl.analysis.rundir`.
+"""Thin ``st.cache_data`` wrappers over :mod:`bncvl.track.results`, :mod:`bncvl.track.changes` and
+:mod:`bncvl.analysis.rundir`.
 
 The cache key includes a fingerprint of the files (names, sizes, mtimes), so
 new results appear on the next rerun without a stale cache. Filters are
@@ -16,7 +17,8 @@ import streamlit as st
 
 from bncvl.analysis.rundir import Run, load_runs
 from bncvl.track.asv import DataDirs, find_conf, read_conf, resolve_dirs
-from bncvl.track.results import ResultsSet, find_changes, load_results
+from bncvl.track.changes import find_changes
+from bncvl.track.results import ResultsSet, load_results
 
 __all__ = ["changes", "data_dirs", "fingerprint", "results", "runs", "show_commit_url"]
 
@@ -61,7 +63,7 @@ def results() -> ResultsSet:
 
 
 def changes() -> pd.DataFrame:
-    """Every step found in the results (:func:`bncvl.track.results.find_changes`), cached likewise."""
+    """Every step found in the results (:func:`bncvl.track.changes.find_changes`), cached likewise."""
     directories = data_dirs().results_dirs
     return _changes(tuple(map(str, directories)), hash(fingerprint(directories, ".json")))
 

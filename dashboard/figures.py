@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bncvl.track.results import fit_steps
+from bncvl.track.changes import fit_steps
 
 __all__ = [
     "ReaderUnit",
@@ -121,7 +121,7 @@ def trend_figure(
 
     Args:
         points: rows of :attr:`ResultsSet.points`, one or more series.
-        changes: rows of :func:`bncvl.track.results.find_changes` for the same
+        changes: rows of :func:`bncvl.track.changes.find_changes` for the same
             series; each gets a marker at its first commit at the new level.
         x_axis: ``"order"`` (one category per commit, labelled by its short
             hash, oldest first) or ``"date"`` (the commit date).

@@ -91,10 +91,10 @@ _UNITS = {"bench_instructions": "instructions", "bench_relative": "time ratio", 
 
 
 def worsened_now(entry: dict) -> list[str]:
-    """The benchmarks today's decision (``bncvl.track.decision``, ``bncvl.track.report``) calls worse in a logged
+    """The benchmarks today's decision (``bncvl.track.decision``, ``bncvl.track.verdict``) calls worse in a logged
     check, from its recorded values, as ``bncvl check`` with its default factors would."""
     from bncvl.commands.check import DEFAULT_FACTOR_RULES
-    from bncvl.track.report import Outcome, compare, parse_factor_rule
+    from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
     def outcomes(side: str) -> dict[str, Outcome]:
         return {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bncvl.testing.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set, write_run
+from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set
+from bncvl.testing.runs import write_run
 
 PLANTED_AT = 5
 """Index of the first commit at the new level of every planted step."""

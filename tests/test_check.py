@@ -16,14 +16,8 @@ from asv_runner.statistics import compute_stats
 
 from bncvl.cli import main as cli_main
 from bncvl.track.directions import Direction
-from bncvl.track.report import (
-    Outcome,
-    Status,
-    compare,
-    parse_factor_rule,
-    render_markdown,
-    significance,
-)
+from bncvl.track.report import render_markdown
+from bncvl.track.verdict import Outcome, Status, compare, parse_factor_rule, significance
 
 LATENCY = "bench_latency.Latency.time_eval_forward"
 SAVED = "bench_memory.Memory.track_saved_activation_bytes"
@@ -261,7 +255,7 @@ def test_outside_a_git_repository_exits_2(
 
 def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
     from bncvl.commands.check import DEFAULT_FACTOR_RULES
-    from bncvl.track.report import factor_for, parse_factor_rule
+    from bncvl.track.verdict import factor_for
 
     rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
     assert factor_for("bench_latency.Latency.time_eval_forward", 1.10, rules) == 1.6

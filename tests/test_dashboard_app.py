@@ -15,7 +15,8 @@ pytest.importorskip("streamlit", reason="needs the dashboard extra")
 from streamlit.testing.v1 import AppTest
 
 from bncvl.commands import dashboard as dashboard_cli
-from bncvl.testing.synthetic import CPU_MACHINE, GPU_MACHINE, write_results_set, write_run
+from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set
+from bncvl.testing.runs import write_run
 from tests.conftest import (
     PLANTED_AT,
     PLANTED_FLOPS,

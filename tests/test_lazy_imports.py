@@ -33,10 +33,12 @@ def modules_after(code: str) -> set[str]:
         "dashboard.figures",
         "dashboard.widgets",
         "bncvl.track.results",
+        "bncvl.track.changes",
         "bncvl.track.comparisons",
         "bncvl.analysis.rundir",
         "bncvl.track.asv",
-        "bncvl.testing.synthetic",
+        "bncvl.testing.results",
+        "bncvl.testing.runs",
         "bncvl.commands.dashboard",
     ],
 )
@@ -63,7 +65,8 @@ def test_every_dashboard_page_runs_without_importing_torch(tmp_path: Path) -> No
     pytest.importorskip("streamlit", reason="needs the dashboard extra")
     code = (
         "import os\n"
-        "from bncvl.testing.synthetic import write_results_set, write_run\n"
+        "from bncvl.testing.results import write_results_set\n"
+        "from bncvl.testing.runs import write_run\n"
         f"root = {str(tmp_path)!r}\n"
         "write_results_set(root + '/results', commits=3)\n"
         "write_run(root + '/runs', 'r0')\n"

@@ -1,4 +1,5 @@
-"""bncvl.track.results: reading asv results v2, warnings for bad files, and direction-aware step detection."""
+"""bncvl.track.results and bncvl.track.changes: reading asv results v2, warnings for bad files, and direction-aware
+step detection."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the weight asv publish gives a point
 from asv.results import Results  # noqa: E402
 
-from bncvl.testing.synthetic import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from bncvl.track.changes import commit_url, find_changes, fit_steps  # noqa: E402
 from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
-from bncvl.track.results import commit_url, find_changes, fit_steps, load_results  # noqa: E402
+from bncvl.track.results import load_results  # noqa: E402
 from dashboard.data import fingerprint  # noqa: E402
 from tests.conftest import (  # noqa: E402
     FAILED,

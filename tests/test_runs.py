@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("pandas", reason="needs the dashboard extra")
 
 from bncvl.analysis.rundir import list_runs, load_run, load_runs, read_jsonl
-from bncvl.testing.synthetic import write_run
+from bncvl.testing.runs import write_run
 from dashboard.data import fingerprint
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from bncvl._extras import needs_extra
+
 __all__ = ["DEFAULT_DATASET", "DEFAULT_SPLIT_SEED", "DEFAULT_TEST_FRACTION", "Dataset", "load_dataset"]
 
 DEFAULT_DATASET = "digits"
@@ -50,10 +52,8 @@ class Dataset:
 def _train_test_split(
     images: np.ndarray, labels: np.ndarray, test_fraction: float, split_seed: int, source: str
 ) -> tuple[np.ndarray, ...]:
-    try:
+    with needs_extra("analysis", "bncvl analyze", RuntimeError):
         from sklearn.model_selection import train_test_split
-    except ImportError as error:
-        raise RuntimeError("bncvl analyze needs scikit-learn: pip install 'bncvl[analysis]'") from error
     try:
         return train_test_split(images, labels, test_size=test_fraction, random_state=split_seed, stratify=labels)
     except ValueError as error:
@@ -94,10 +94,8 @@ def load_digits_dataset(test_fraction: float = DEFAULT_TEST_FRACTION, split_seed
     Raises:
         RuntimeError: if scikit-learn is not installed (the ``analysis`` extra).
     """
-    try:
+    with needs_extra("analysis", "bncvl analyze", RuntimeError):
         from sklearn.datasets import load_digits
-    except ImportError as error:
-        raise RuntimeError("bncvl analyze needs scikit-learn: pip install 'bncvl[analysis]'") from error
     digits = load_digits()
     return _build(DEFAULT_DATASET, digits.images, digits.target, test_fraction, split_seed)
 

@@ -32,6 +32,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from bncvl._extras import needs_extra
+
 if TYPE_CHECKING:
     import pandas as pd
     from torch import Tensor
@@ -299,10 +301,8 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     Raises:
         FileNotFoundError: ``path`` is not a directory.
     """
-    try:
+    with needs_extra("dashboard", "reading runs"):
         import pandas as pd
-    except ImportError as error:  # pragma: no cover - exercised only without the extra
-        raise ImportError("reading runs needs pandas: pip install 'bncvl[dashboard]'") from error
 
     path = Path(path)
     if not path.is_dir():

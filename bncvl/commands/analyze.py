@@ -10,22 +10,11 @@ from pathlib import Path
 
 from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_TEST_FRACTION
 from bncvl.analysis.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+from bncvl.commands import common_args
 
-__all__ = ["DEFAULT_RUNS_DIR", "configure", "default_run_name", "main", "parse_channels"]
+__all__ = ["configure", "default_run_name", "main"]
 
-DEFAULT_RUNS_DIR = "runs"
 _DEFAULTS = TrainConfig()
-
-
-def parse_channels(text: str) -> tuple[int, ...]:
-    """``"32,32"`` -> ``(32, 32)``; ``ValueError`` naming the expected form otherwise."""
-    try:
-        channels = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise ValueError(f"--channels expects comma-separated positive ints such as 32,32; got {text!r}") from None
-    if not channels or min(channels) < 1:
-        raise ValueError(f"--channels expects comma-separated positive ints such as 32,32; got {text!r}")
-    return channels
 
 
 def default_run_name(dataset: str, seed: int, now: time.struct_time | None = None) -> str:
@@ -42,20 +31,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"'{DEFAULT_DATASET}' (scikit-learn's 8x8 digits) or a .npz with 'images' and 'labels' "
         f"(default {DEFAULT_DATASET})",
     )
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"default {d.seed}")
+    common_args.add_seed(parser, d.seed)
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"default {d.epochs}")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
     parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
     parser.add_argument("--lr-min", type=float, default=d.lr_min, help=f"cosine schedule's floor (default {d.lr_min})")
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule, help=f"default {d.lr_schedule}")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default {d.optimizer}")
-    parser.add_argument(
-        "--channels",
-        default=",".join(map(str, d.channels)),
-        help=f"output channels of each BNCVL layer (default {','.join(map(str, d.channels))})",
-    )
-    parser.add_argument("--kernel-size", type=int, default=d.kernel_size, help=f"default {d.kernel_size}")
-    parser.add_argument("--threads", type=int, default=d.threads, help=f"torch intra-op threads (default {d.threads})")
+    common_args.add_channels(parser, d.channels)
+    common_args.add_kernel_size(parser, d.kernel_size)
+    common_args.add_threads(parser, d.threads)
     parser.add_argument(
         "--checkpoints",
         type=int,
@@ -65,12 +50,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--test-fraction", type=float, default=DEFAULT_TEST_FRACTION, help=f"default {DEFAULT_TEST_FRACTION}"
     )
-    parser.add_argument(
-        "--runs-dir", default=DEFAULT_RUNS_DIR, help=f"where run directories go (default {DEFAULT_RUNS_DIR}/)"
-    )
+    common_args.add_runs_dir(parser)
     parser.add_argument("--name", help="run directory name (default <dataset>-seed<seed>-<YYYYmmdd-HHMMSS>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--json", action="store_true", help="print summary.json instead of the text report")
+    common_args.add_json(parser, "the run's summary (summary.json) and directory")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -87,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
         lr_min=args.lr_min,
         lr_schedule=args.lr_schedule,
         optimizer=args.optimizer,
-        channels=parse_channels(args.channels),
+        channels=common_args.parse_channels(args.channels),
         kernel_size=args.kernel_size,
         threads=args.threads,
         checkpoints=args.checkpoints,

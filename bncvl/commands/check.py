@@ -5,7 +5,7 @@ interleaved round by round (``asv run --interleave-rounds``), so a drift of
 the machine during the run hits both alike. The benchmark suite is the one in
 the working tree, for both commits, as with ``asv continuous``. The verdict is
 asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
-see :mod:`bncvl.track.report`.
+see :mod:`bncvl.track.verdict`.
 
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
 benchmark; 2 a usage error, a commit that cannot be built, or a benchmark that
@@ -20,6 +20,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from bncvl.commands import common_args
 from bncvl.track.asv import CONF_NAME, read_conf
 from bncvl.track.checkrun import CheckRun
 from bncvl.track.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR
@@ -70,13 +71,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "base", nargs="?", default=None, help="base commit (default: the merge-base of HEAD with --main-branch)"
     )
     parser.add_argument("head", nargs="?", default="HEAD", help="commit under test (default: HEAD)")
-    parser.add_argument(
-        "-b",
-        "--bench",
-        action="append",
-        metavar="REGEX",
-        help="benchmarks to run, matched against 'name(params)' (repeatable; default: instruction counts, "
-        "relative timings and bytes of the reference and fast variants on the tiny preset, CPU, float32)",
+    common_args.add_bench(
+        parser,
+        "instruction counts, relative timings and bytes of the reference and fast variants on the tiny preset, "
+        "CPU, float32",
     )
     parser.add_argument(
         "--factor",
@@ -98,21 +96,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS})"
     )
     parser.add_argument("--main-branch", help="branch for the default BASE (default: asv.conf.json's first branch)")
-    parser.add_argument("--config", type=Path, help="asv configuration (default: asv.conf.json at the repository root)")
+    common_args.add_config(parser)
     parser.add_argument(
         "--output-dir",
         type=Path,
         help=f"results, asv log and report.md (default: {DEFAULT_OUTPUT_DIR} in the repository; emptied first)",
     )
     parser.add_argument("--env-dir", type=Path, help="asv environments to create or reuse (default: asv.conf.json's)")
-    parser.add_argument("--machine", help="asv machine name (default: this host's; registered when missing)")
+    common_args.add_machine(parser, "this host's; registered when missing")
 
 
 def main(args: argparse.Namespace) -> int:
-    from bncvl.track import report  # needs the bench extra (asv); says so when it is missing
+    from bncvl.track import report, verdict  # need the bench extra (asv); say so when it is missing
 
-    factor = report.check_factor(args.factor)
-    rules = [report.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
+    factor = verdict.check_factor(args.factor)
+    rules = [verdict.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
     if args.rounds < MIN_PROCESSES:
         raise ValueError(
             f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "
@@ -146,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
     before, units = run.outcomes(base)
     after, _ = run.outcomes(head)
 
-    comparison = report.compare(
+    comparison = verdict.compare(
         base,
         head,
         before,

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bncvl._extras import needs_extra
+from bncvl.commands import common_args
 from bncvl.track.asv import EXAMPLE_RESULTS_DIR, RESULTS_ENV, RUNS_ENV, DataDirs, resolve_dirs
 
 __all__ = ["APP", "configure", "main", "streamlit_command"]
@@ -31,8 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"asv results directory; repeat for several (default: ${RESULTS_ENV}, else asv.conf.json's "
         f"results_dir and {EXAMPLE_RESULTS_DIR} when present)",
     )
-    parser.add_argument("--runs-dir", help=f"bncvl analyze run directories (default: ${RUNS_ENV}, else runs/)")
-    parser.add_argument("--port", type=int, default=8501, help="port to serve on (default: 8501)")
+    common_args.add_runs_dir(parser, None, f"${RUNS_ENV}, else {common_args.DEFAULT_RUNS_DIR}/")
+    common_args.add_port(parser)
     parser.add_argument(
         "--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1; the dashboard has no login)"
     )
@@ -66,10 +68,8 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     if not APP.is_file():
         raise FileNotFoundError(f"dashboard entry point {APP} not found; run bncvl from a checkout of the repository")
-    try:
+    with needs_extra("dashboard", "bncvl dashboard", RuntimeError):
         import streamlit  # noqa: F401 - only checks that the extra is installed
-    except ImportError as error:
-        raise RuntimeError("bncvl dashboard needs the dashboard extra: pip install 'bncvl[dashboard]'") from error
     dirs = resolve_dirs(args.results_dir, args.runs_dir)
     command, environ = streamlit_command(dirs, args.port, args.address)
     results = ", ".join(str(d) for d in dirs.results_dirs)

@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bncvl.commands import common_args
 from bncvl.track import asv
 from bncvl.track.git import commits_in_range, export_tree
 
@@ -129,19 +130,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="use the current Python environment (required: the only mode, named as asv's -E existing)",
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter of the environment (default: this one)")
-    parser.add_argument("--config", type=Path, default=Path("asv.conf.json"), help="default ./asv.conf.json")
-    parser.add_argument("--machine", help="asv machine name (default: bncvl machine's name for this host)")
+    common_args.add_config(parser, Path(asv.CONF_NAME))
+    common_args.add_machine(parser, "bncvl machine's name for this host")
     parser.add_argument("--rerun", action="store_true", help="benchmark commits that already have results too")
     parser.add_argument("--quick", action="store_true", help="asv run --quick: one sample per benchmark")
-    parser.add_argument(
-        "-b", "--bench", action="append", default=[], metavar="REGEX", help="asv run -b REGEX (repeatable)"
-    )
+    common_args.add_bench(parser, "all")
 
 
 def main(args: argparse.Namespace) -> int:
     if not args.config.is_file():
         raise FileNotFoundError(f"asv config {args.config} not found; run from the repository root or pass --config")
-    asv_args = (["--quick"] if args.quick else []) + [arg for regex in args.bench for arg in ("-b", regex)]
+    asv_args = (["--quick"] if args.quick else []) + [arg for regex in args.bench or () for arg in ("-b", regex)]
     try:
         done = run_history(args.range, args.config, args.python, args.machine, tuple(asv_args), args.rerun)
     except subprocess.CalledProcessError as error:

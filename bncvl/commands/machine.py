@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from bncvl.commands import common_args
 from bncvl.measure.machine import register
 
 __all__ = ["configure", "main"]
@@ -14,7 +15,7 @@ __all__ = ["configure", "main"]
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="machine name in asv results (default <host>-cpu or <host>-<gpu>)")
     parser.add_argument("--machine-file", type=Path, help="asv's machine file (default ~/.asv-machine.json)")
-    parser.add_argument("--json", action="store_true", help="print the record as JSON")
+    common_args.add_json(parser, "the record")
 
 
 def main(args: argparse.Namespace) -> int:

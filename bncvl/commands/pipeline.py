@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bncvl.commands import run_command
+from bncvl.commands import common_args, run_command
 from bncvl.measure.machine import register
 from bncvl.track import asv
 from bncvl.track.git import recent_commits
@@ -77,16 +77,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
     )
     parser.add_argument("--full", action="store_true", help="full asv runs instead of --quick (much slower)")
-    parser.add_argument(
-        "--bench",
-        "-b",
-        action="append",
-        help="benchmarks matching this regex (asv's --bench, repeatable; default: the quick subset, "
-        "weight storage and quantization; '.' for the whole suite)",
-    )
-    parser.add_argument("--runs-dir", default="runs", help="where analysis runs go (default runs/)")
+    common_args.add_bench(parser, "the quick subset, weight storage and quantization; '.' for the whole suite")
+    common_args.add_runs_dir(parser)
     parser.add_argument("--no-serve", action="store_true", help="stop after producing the results")
-    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    common_args.add_port(parser)
 
 
 def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from bncvl.commands import common_args
 from bncvl.layers.registry import BASELINES, VARIANTS
 from bncvl.measure.presets import PRESETS, Shape, get_preset
 from bncvl.measure.timer import (
@@ -134,10 +135,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel-size", type=int, help=f"kernel size (default {default.kernel_size})")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     parser.add_argument("--dtype", default="float32", choices=sorted(DTYPES), help="default float32")
-    parser.add_argument(
-        "--threads", type=int, default=DEFAULT_THREADS, help=f"torch intra-op threads (default {DEFAULT_THREADS})"
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    common_args.add_threads(parser, DEFAULT_THREADS)
+    common_args.add_seed(parser, DEFAULT_SEED)
     parser.add_argument("--repeats", type=int, default=20, help="timed samples per pass (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing (default 3)")
     parser.add_argument(
@@ -150,7 +149,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "faults its memory in again (default: keep freed memory, as the asv suite does; see "
         "bncvl.measure.timer.keep_freed_memory)",
     )
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    common_args.add_json(parser, "the configuration and every row")
 
 
 def _shape_from(args: argparse.Namespace) -> Shape:

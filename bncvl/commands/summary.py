@@ -7,7 +7,7 @@ import json
 import sys
 
 from bncvl.analysis.train import TrainConfig
-from bncvl.commands.analyze import parse_channels
+from bncvl.commands import common_args
 
 __all__ = ["configure", "main", "parse_image_shape"]
 
@@ -28,16 +28,12 @@ def parse_image_shape(text: str) -> tuple[int, int, int]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--channels",
-        default=",".join(map(str, _DEFAULTS.channels)),
-        help=f"output channels of each layer (default {','.join(map(str, _DEFAULTS.channels))}, as bncvl analyze)",
-    )
-    parser.add_argument("--kernel-size", type=int, default=_DEFAULTS.kernel_size, help="default 3")
+    common_args.add_channels(parser, _DEFAULTS.channels)
+    common_args.add_kernel_size(parser, _DEFAULTS.kernel_size)
     parser.add_argument("--image-shape", default="1,8,8", help="C,H,W of one input (default 1,8,8: digits)")
     parser.add_argument("--classes", type=int, default=DIGITS_CLASSES, help=f"default {DIGITS_CLASSES}")
     parser.add_argument("--float", action="store_true", help="summarise the float baseline instead")
-    parser.add_argument("--json", action="store_true", help="print the rows and totals as JSON")
+    common_args.add_json(parser, "the rows and totals")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -45,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
     from bncvl.analysis.summary import format_summary, summarize
 
     image_shape = parse_image_shape(args.image_shape)
-    channels = parse_channels(args.channels)
+    channels = common_args.parse_channels(args.channels)
     if args.kernel_size < 1 or args.classes < 1:
         raise ValueError(
             f"--kernel-size and --classes must be positive ints; got {args.kernel_size} and {args.classes}"

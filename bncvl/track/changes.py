@@ -1,4 +1,10 @@
-"""Which of asv's steps are real: the history's side of :mod:`bncvl.track.decision`.
+"""Step detection over the history: every step asv finds in a series, and which of them are real.
+
+:func:`find_changes` runs asv's own step detection (``asv.step_detect``'s
+``detect_steps`` and ``detect_regressions``, so the dashboard agrees with asv)
+on every series of :attr:`bncvl.track.results.ResultsSet.points`, turned so
+that each benchmark's better direction (:func:`bncvl.track.directions.direction`)
+counts. This is the history's side of :mod:`bncvl.track.decision`.
 
 asv's step detection finds a step wherever a series moves by more than its
 threshold, and absolute times on a shared runner move by tens of percent
@@ -15,21 +21,194 @@ commits, same machine and same parameters supports it:
 A step the evidence contradicts is ``within noise``. A step with no evidence
 at those commits, or too few processes to test, is ``unconfirmed`` (low
 confidence): shown, never called a regression.
+
+Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from bncvl._extras import needs_extra
 from bncvl.track.decision import INSTRUCTION_FACTOR, Evidence, compare_processes, evidence_kind, pass_of
+from bncvl.track.directions import Direction, direction
+from bncvl.track.results import PARAM_COLUMNS
 
-__all__ = ["CONFIRMED_KINDS", "UNCONFIRMED", "WITHIN_NOISE", "confirm_changes"]
+with needs_extra("dashboard", "bncvl.track.changes"):
+    import pandas as pd
+    from asv import step_detect
+
+__all__ = [
+    "CONFIRMED_KINDS",
+    "DEFAULT_THRESHOLD",
+    "UNCONFIRMED",
+    "WITHIN_NOISE",
+    "Step",
+    "commit_url",
+    "confirm_changes",
+    "find_changes",
+    "fit_steps",
+]
 
 WITHIN_NOISE = "within noise"
 UNCONFIRMED = "unconfirmed"
 CONFIRMED_KINDS = ("regression", "improvement")
 _EXACT_UNITS = frozenset({"bytes"})
 _SERIES_KEYS = ["machine", "env_name", "variant", "preset", "device", "dtype"]
+
+DEFAULT_THRESHOLD = 0.05
+"""Relative size below which a step is not reported: asv's own default ``regressions_thresholds``."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One piece of asv's piecewise-constant fit: positions ``start`` (inclusive) to ``stop`` (exclusive)."""
+
+    start: int
+    stop: int
+    value: float
+
+
+def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -> list[Step]:
+    """asv's piecewise-constant fit of one series (``asv.step_detect.detect_steps``).
+
+    Args:
+        values: the series in commit order; NaN marks a missing point.
+        weights: per-point weights (NaN for none), as asv gives them.
+
+    Returns:
+        The steps, positions indexing ``values``; empty for an all-missing series.
+    """
+    y = [None if v is None or v != v else float(v) for v in values]
+    if all(v is None for v in y):
+        return []
+    w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
+    return [
+        Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in step_detect.detect_steps(y, w)
+    ]
+
+
+def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
+    """asv's ``detect_regressions`` on the series oriented so that up is worse.
+
+    Higher-is-better values are inverted (1/v; a throughput is the inverse of
+    a time), so asv's relative threshold keeps its meaning.
+    """
+    if lower_is_better:
+        y, w = values, weights
+    else:
+        y = [None if v is None or v <= 0 else 1.0 / v for v in values]
+        w = [None if wt is None or v is None or v <= 0 else wt * v * v for v, wt in zip(values, weights, strict=True)]
+    if all(v is None for v in y):
+        return []
+    steps = step_detect.detect_steps(y, w)
+    _last, _best, jumps = step_detect.detect_regressions(steps, threshold)
+    out = []
+    for before, after, value_before, value_after in jumps or ():
+        if not lower_is_better:
+            value_before, value_after = 1.0 / value_before, 1.0 / value_after
+        out.append((before, after, value_before, value_after))
+    return out
+
+
+def find_changes(
+    points: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, include_informative: bool = True
+) -> pd.DataFrame:
+    """Every step asv's step detection finds, per machine, environment, benchmark and parameter set.
+
+    The better direction comes from :func:`bncvl.track.directions.direction`. A
+    step that makes the value worse is a ``regression``, one that makes it
+    better an ``improvement``, but only where instruction counts or relative
+    timings at the same commits support it (:func:`confirm_changes`);
+    otherwise it is ``within noise`` or ``unconfirmed``. For informative
+    benchmarks (utilisation, clocks, power) a step is only a ``change``.
+
+    Args:
+        points: :attr:`bncvl.track.results.ResultsSet.points` (or any subset of its rows).
+        threshold: relative step size below which asv reports nothing.
+        include_informative: also report steps of informative benchmarks.
+
+    Returns:
+        One row per step: machine, env_name, benchmark, params, the layer
+        parameters, unit, direction, kind, commit_before (last commit at the
+        old level), commit_after (first at the new), date, value_before,
+        value_after, factor (how many times worse, or better, ≥ 1) and
+        evidence (what confirmed or contradicted the step).
+    """
+    rows = []
+    keys = ["machine", "env_name", "benchmark", "params"]
+    ordered = points.sort_values([*keys, "order"], ignore_index=True)
+    value_array = ordered["value"].to_numpy(dtype=float)
+    weight_array = ordered["weight"].to_numpy(dtype=float)
+    commit_array = ordered["commit_hash"].astype(str).to_numpy()
+    date_array = ordered["date"].to_numpy()
+    groups = ordered.groupby(keys, observed=True, sort=False).indices
+    for (machine, env_name, benchmark, params), index in groups.items():
+        values = [None if v != v else float(v) for v in value_array[index]]
+        if all(v is None for v in values):
+            continue
+        first = ordered.iloc[index[0]]
+        unit = None if pd.isna(first["unit"]) else str(first["unit"])
+        verdict = direction(str(benchmark), unit)
+        if verdict is Direction.INFORMATIVE and not include_informative:
+            continue
+        weights = [None if w != w else float(w) for w in weight_array[index]]
+        for worse_when_up in (True, False):
+            for before, after, value_before, value_after in _worsening(values, weights, worse_when_up, threshold):
+                if verdict is Direction.INFORMATIVE:
+                    kind = "change"
+                elif (verdict is Direction.LOWER_IS_BETTER) == worse_when_up:
+                    kind = "regression"
+                else:
+                    kind = "improvement"
+                ratio = value_after / value_before if value_before else math.inf
+                rows.append(
+                    {
+                        "machine": machine,
+                        "env_name": env_name,
+                        "benchmark": benchmark,
+                        "params": params,
+                        **{key: first.get(key) for key in PARAM_COLUMNS},
+                        "unit": unit,
+                        "direction": verdict.value,
+                        "kind": kind,
+                        "commit_before": commit_array[index[before]],
+                        "commit_after": commit_array[index[after]],
+                        "date": date_array[index[after]],
+                        "value_before": value_before,
+                        "value_after": value_after,
+                        "factor": max(ratio, 1 / ratio) if ratio else math.inf,
+                    }
+                )
+    columns = [
+        *keys,
+        *PARAM_COLUMNS,
+        "unit",
+        "direction",
+        "kind",
+        "commit_before",
+        "commit_after",
+        "date",
+        "value_before",
+        "value_after",
+        "factor",
+    ]
+    table = confirm_changes(pd.DataFrame(rows, columns=columns), points)
+    return table.sort_values(["date", "factor"], ascending=[False, False], ignore_index=True)
+
+
+def commit_url(show_commit_url: str | None, commit_before: str | None, commit_after: str) -> str | None:
+    """The link asv's regressions page gives a commit range: a GitHub compare view, else the later commit."""
+    if not show_commit_url:
+        return None
+    if commit_before and "github.com" in show_commit_url:
+        return f"{show_commit_url}../compare/{commit_before}...{commit_after}"
+    return f"{show_commit_url}{commit_after}"
+
+
+# --- which steps are real ---------------------------------------------------------------------
 
 
 def _evidence_table(points: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +241,7 @@ def _verdict(rows: pd.DataFrame, before: str, after: str, worse: bool) -> tuple[
 
 
 def confirm_changes(changes: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
-    """``changes`` (from :func:`bncvl.track.results.find_changes`) with each step's ``kind`` checked against evidence.
+    """``changes`` (from :func:`find_changes`) with each step's ``kind`` checked against evidence.
 
     Args:
         changes: one row per step, ``kind`` as asv's step detection sees it.

@@ -193,7 +193,7 @@ class CheckRun:
         """
         from asv.commands.compare import unroll_result
 
-        from bncvl.track.report import Outcome
+        from bncvl.track.verdict import Outcome
 
         results = self._results(commit)
         outcomes = {}

@@ -19,7 +19,7 @@ kinds of benchmark can:
 Any other benchmark (an absolute time, say) is *evidence-free*: a step in
 it is called a regression only when the instruction counts or the relative
 timing of the same pass and parameters support it
-(:func:`bncvl.track.results.find_changes`).
+(:func:`bncvl.track.changes.find_changes`).
 
 Thresholds are named constants; their error rates, measured, are in
 ``docs/ci-check.md``.

@@ -1,4 +1,4 @@
-"""Read an asv results directory (format version 2) into plain tables, and find its regressions.
+"""Read an asv results directory (format version 2) into plain tables.
 
 The layout, as ``asv run`` writes it::
 
@@ -12,8 +12,8 @@ of its params; NaN means skipped, ``null`` failed, and a confidence bound may
 be ±Infinity (too few samples). Files are read with asv's own reader and
 format check (``asv.util.load_json`` at ``asv.results.Results.api_version``)
 and their rows column-wise per ``result_columns`` (the tests check every
-value against ``Results.load``); steps come from ``asv.step_detect``, so the
-dashboard agrees with asv.
+value against ``Results.load``). The steps in these tables are found by
+:mod:`bncvl.track.changes`.
 
 Nothing here imports Streamlit and nothing writes to the directory. A bad
 file never stops the load: it becomes a warning that names it.
@@ -25,37 +25,20 @@ import itertools
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bncvl.track.changes import confirm_changes
-from bncvl.track.directions import Direction, direction
+from bncvl._extras import needs_extra
 
-try:
+with needs_extra("dashboard", "bncvl.track.results"):
     import numpy as np
     import pandas as pd
-    from asv import step_detect, util
+    from asv import util
     from asv.machine import Machine
     from asv.results import Results
-except ImportError as error:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        f"bncvl.track.results needs the dashboard extra ({error.name} is missing): pip install 'bncvl[dashboard]'"
-    ) from error
 
-__all__ = [
-    "DEFAULT_THRESHOLD",
-    "PARAM_COLUMNS",
-    "ResultsSet",
-    "Step",
-    "commit_url",
-    "find_changes",
-    "fit_steps",
-    "load_results",
-]
-
-DEFAULT_THRESHOLD = 0.05
-"""Relative size below which a step is not reported: asv's own default ``regressions_thresholds``."""
+__all__ = ["PARAM_COLUMNS", "ResultsSet", "load_results"]
 
 PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
 """The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
@@ -117,15 +100,6 @@ class ResultsSet:
     def empty(self) -> bool:
         """True when not a single result was read."""
         return self.points.empty
-
-
-@dataclass(frozen=True)
-class Step:
-    """One piece of asv's piecewise-constant fit: positions ``start`` (inclusive) to ``stop`` (exclusive)."""
-
-    start: int
-    stop: int
-    value: float
 
 
 PathOrPaths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
@@ -415,140 +389,3 @@ def _machines_frame(records: dict[str, dict], points: pd.DataFrame) -> pd.DataFr
         row["commits"] = int(commits.get(machine, 0))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -> list[Step]:
-    """asv's piecewise-constant fit of one series (``asv.step_detect.detect_steps``).
-
-    Args:
-        values: the series in commit order; NaN marks a missing point.
-        weights: per-point weights (NaN for none), as asv gives them.
-
-    Returns:
-        The steps, positions indexing ``values``; empty for an all-missing series.
-    """
-    y = [None if v is None or v != v else float(v) for v in values]
-    if all(v is None for v in y):
-        return []
-    w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
-    return [
-        Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in step_detect.detect_steps(y, w)
-    ]
-
-
-def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
-    """asv's ``detect_regressions`` on the series oriented so that up is worse.
-
-    Higher-is-better values are inverted (1/v; a throughput is the inverse of
-    a time), so asv's relative threshold keeps its meaning.
-    """
-    if lower_is_better:
-        y, w = values, weights
-    else:
-        y = [None if v is None or v <= 0 else 1.0 / v for v in values]
-        w = [None if wt is None or v is None or v <= 0 else wt * v * v for v, wt in zip(values, weights, strict=True)]
-    if all(v is None for v in y):
-        return []
-    steps = step_detect.detect_steps(y, w)
-    _last, _best, jumps = step_detect.detect_regressions(steps, threshold)
-    out = []
-    for before, after, value_before, value_after in jumps or ():
-        if not lower_is_better:
-            value_before, value_after = 1.0 / value_before, 1.0 / value_after
-        out.append((before, after, value_before, value_after))
-    return out
-
-
-def find_changes(
-    points: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD, include_informative: bool = True
-) -> pd.DataFrame:
-    """Every step asv's step detection finds, per machine, environment, benchmark and parameter set.
-
-    The better direction comes from :func:`bncvl.track.directions.direction`. A
-    step that makes the value worse is a ``regression``, one that makes it
-    better an ``improvement``, but only where instruction counts or relative
-    timings at the same commits support it (:func:`bncvl.track.changes.confirm_changes`);
-    otherwise it is ``within noise`` or ``unconfirmed``. For informative
-    benchmarks (utilisation, clocks, power) a step is only a ``change``.
-
-    Args:
-        points: :attr:`ResultsSet.points` (or any subset of its rows).
-        threshold: relative step size below which asv reports nothing.
-        include_informative: also report steps of informative benchmarks.
-
-    Returns:
-        One row per step: machine, env_name, benchmark, params, the layer
-        parameters, unit, direction, kind, commit_before (last commit at the
-        old level), commit_after (first at the new), date, value_before,
-        value_after, factor (how many times worse, or better, ≥ 1) and
-        evidence (what confirmed or contradicted the step).
-    """
-    rows = []
-    keys = ["machine", "env_name", "benchmark", "params"]
-    ordered = points.sort_values([*keys, "order"], ignore_index=True)
-    value_array = ordered["value"].to_numpy(dtype=float)
-    weight_array = ordered["weight"].to_numpy(dtype=float)
-    commit_array = ordered["commit_hash"].astype(str).to_numpy()
-    date_array = ordered["date"].to_numpy()
-    groups = ordered.groupby(keys, observed=True, sort=False).indices
-    for (machine, env_name, benchmark, params), index in groups.items():
-        values = [None if v != v else float(v) for v in value_array[index]]
-        if all(v is None for v in values):
-            continue
-        first = ordered.iloc[index[0]]
-        unit = None if pd.isna(first["unit"]) else str(first["unit"])
-        verdict = direction(str(benchmark), unit)
-        if verdict is Direction.INFORMATIVE and not include_informative:
-            continue
-        weights = [None if w != w else float(w) for w in weight_array[index]]
-        for worse_when_up in (True, False):
-            for before, after, value_before, value_after in _worsening(values, weights, worse_when_up, threshold):
-                if verdict is Direction.INFORMATIVE:
-                    kind = "change"
-                elif (verdict is Direction.LOWER_IS_BETTER) == worse_when_up:
-                    kind = "regression"
-                else:
-                    kind = "improvement"
-                ratio = value_after / value_before if value_before else math.inf
-                rows.append(
-                    {
-                        "machine": machine,
-                        "env_name": env_name,
-                        "benchmark": benchmark,
-                        "params": params,
-                        **{key: first.get(key) for key in PARAM_COLUMNS},
-                        "unit": unit,
-                        "direction": verdict.value,
-                        "kind": kind,
-                        "commit_before": commit_array[index[before]],
-                        "commit_after": commit_array[index[after]],
-                        "date": date_array[index[after]],
-                        "value_before": value_before,
-                        "value_after": value_after,
-                        "factor": max(ratio, 1 / ratio) if ratio else math.inf,
-                    }
-                )
-    columns = [
-        *keys,
-        *PARAM_COLUMNS,
-        "unit",
-        "direction",
-        "kind",
-        "commit_before",
-        "commit_after",
-        "date",
-        "value_before",
-        "value_after",
-        "factor",
-    ]
-    table = confirm_changes(pd.DataFrame(rows, columns=columns), points)
-    return table.sort_values(["date", "factor"], ascending=[False, False], ignore_index=True)
-
-
-def commit_url(show_commit_url: str | None, commit_before: str | None, commit_after: str) -> str | None:
-    """The link asv's regressions page gives a commit range: a GitHub compare view, else the later commit."""
-    if not show_commit_url:
-        return None
-    if commit_before and "github.com" in show_commit_url:
-        return f"{show_commit_url}../compare/{commit_before}...{commit_after}"
-    return f"{show_commit_url}{commit_after}"

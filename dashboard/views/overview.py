@@ -11,7 +11,8 @@ from dashboard import data, widgets
 MIN_HISTORY = 2
 """Commits per machine below which no step can be found."""
 
-# asv's machine keys and those `bncvl machine` adds (bncvl.measure.machine.FACT_KEYS, not imported: it imports torch)
+# The table's columns, in display order: asv's machine keys and most of those `bncvl machine` adds
+# (bncvl.measure.machine.FACT_KEYS; the pages import only bncvl.track and bncvl.analysis).
 MACHINE_COLUMNS = [
     "machine",
     "gpu_model",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
-from bncvl.track.results import commit_url
+from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE, commit_url
 from dashboard import data, widgets
 
 st.title("Regressions")

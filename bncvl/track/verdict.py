@@ -1,0 +1,324 @@
+"""The verdict of ``bncvl check``: which benchmarks got worse between two commits.
+
+The decision is asv's own (``asv continuous``): a benchmark is worse when it
+changed by more than ``factor`` *and* the change is statistically significant
+(Mann-Whitney U at p < 0.002 on the raw samples, or disjoint 99% confidence
+intervals when there are too few samples; a single measurement, as a
+``track_*`` benchmark gives, is judged by the factor alone). asv calls every
+increase a regression; here the better direction of each benchmark comes from
+:func:`bncvl.track.directions.direction`, so a higher accuracy is an improvement and
+a utilisation change is never a regression. Relative timings get the
+per-process test of :mod:`bncvl.track.decision`.
+
+Results are plain data (:class:`Outcome`, :class:`Change`, :class:`Comparison`);
+asv's results files are read elsewhere (:mod:`bncvl.track.checkrun`), and the
+Markdown report is :func:`bncvl.track.report.render_markdown`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bncvl._extras import needs_extra
+from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_FACTOR, Evidence, compare_processes, evidence_kind
+from bncvl.track.directions import Direction, direction
+
+with needs_extra("bench", "bncvl check"):
+    from asv import _stats
+    from asv.commands.compare import _is_result_better
+
+__all__ = [
+    "DEFAULT_FACTOR",
+    "P_THRESHOLD",
+    "Change",
+    "Comparison",
+    "FactorRule",
+    "Outcome",
+    "Status",
+    "check_factor",
+    "compare",
+    "default_factor",
+    "factor_for",
+    "judge",
+    "parse_factor_rule",
+    "significance",
+]
+
+DEFAULT_FACTOR = 1.10
+"""A change smaller than 10% is never reported, however significant: shared
+CI runners drift by a few percent between runs of the very same code."""
+
+P_THRESHOLD = 0.002
+"""asv's significance level for the Mann-Whitney U test (``asv._stats.is_different``)."""
+
+
+class Status(enum.Enum):
+    WORSENED = "worsened"
+    NEWLY_FAILING = "newly failing"
+    IMPROVED = "improved"
+    FIXED = "fixed"
+    UNCHANGED = "unchanged"
+    INFORMATIVE = "informative"
+    SKIPPED = "skipped"
+    FAILING = "failing at both commits"
+    NOT_COMPARABLE = "not comparable"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One benchmark (one parameter combination) measured at one commit, as asv stored it.
+
+    ``value`` is None when the benchmark failed and NaN when it was skipped
+    (asv's convention); ``stats`` and ``samples`` are None when asv kept none.
+    """
+
+    value: float | None
+    stats: Mapping[str, float] | None = None
+    samples: Sequence[float] | None = None
+    version: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.value is None
+
+    @property
+    def skipped(self) -> bool:
+        return self.value is not None and math.isnan(self.value)
+
+
+@dataclass(frozen=True)
+class FactorRule:
+    """``--factor-for REGEX=FACTOR``: benchmarks whose name matches ``pattern`` use ``factor``."""
+
+    pattern: re.Pattern[str]
+    factor: float
+
+
+def check_factor(factor: float, what: str = "--factor") -> float:
+    """Return ``factor`` if it is a finite number >= 1, else raise ``ValueError``."""
+    if not math.isfinite(factor) or factor < 1.0:
+        raise ValueError(f"{what} must be a number >= 1.0 (1.10 means 10% worse); got {factor!r}")
+    return factor
+
+
+def parse_factor_rule(text: str) -> FactorRule:
+    """Parse ``REGEX=FACTOR`` (split at the last ``=``), e.g. ``time_train_step=1.3``.
+
+    Raises:
+        ValueError: no ``=``, an invalid regular expression, or a factor that
+            is not a number >= 1.
+    """
+    pattern, sep, factor_text = text.rpartition("=")
+    if not sep or not pattern:
+        raise ValueError(f"--factor-for expects REGEX=FACTOR, e.g. 'time_train_step=1.3'; got {text!r}")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"--factor-for {text!r}: invalid regular expression {pattern!r}: {error}") from None
+    try:
+        factor = float(factor_text)
+    except ValueError:
+        raise ValueError(f"--factor-for {text!r}: factor must be a number >= 1.0; got {factor_text!r}") from None
+    return FactorRule(compiled, check_factor(factor, f"--factor-for {text!r}"))
+
+
+def factor_for(name: str, default: float, rules: Sequence[FactorRule] = ()) -> float:
+    """The factor of benchmark ``name``: the first rule whose pattern matches it, else ``default``."""
+    for rule in rules:
+        if rule.pattern.search(name):
+            return rule.factor
+    return default
+
+
+def _has_statistics(outcome: Outcome) -> bool:
+    # asv's _is_result_better: statistics are used unless either side is a single measurement.
+    return bool(outcome.stats) and outcome.stats.get("repeat", 0) != 1
+
+
+def significance(before: Outcome, after: Outcome) -> tuple[bool | None, str]:
+    """Whether ``before`` and ``after`` differ significantly, by asv's test, and how that was decided.
+
+    Returns:
+        ``(None, reason)`` when there are no statistics (only the factor
+        decides), else ``(different, description)``; ``different`` is exactly
+        ``asv._stats.is_different`` on the same data.
+    """
+    if not (_has_statistics(before) and _has_statistics(after)):
+        return None, "single measurement (factor only)"
+    if before.samples is not None and after.samples is not None:
+        a = [x for x in before.samples if not math.isnan(x)]
+        b = [x for x in after.samples if not math.isnan(x)]
+        if a and b and 1 / _stats.binom(len(a) + len(b), min(len(a), len(b))) < P_THRESHOLD:
+            _, p = _stats.mann_whitney_u(a, b)
+            return p < P_THRESHOLD, f"p={p:.2g} (Mann-Whitney U, {len(a)}+{len(b)} samples)"
+    different = _stats.is_different(None, None, before.stats, after.stats, P_THRESHOLD)
+    return different, "99% CIs disjoint" if different else "99% CIs overlap"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The verdict on one benchmark (with its parameters) between two commits."""
+
+    name: str
+    unit: str | None
+    before: Outcome
+    after: Outcome
+    status: Status
+    factor: float
+    direction: Direction
+    significance: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        """after / before, or None when either is missing or before is zero."""
+        b, a = self.before.value, self.after.value
+        if b is None or a is None or math.isnan(b) or math.isnan(a) or b == 0:
+            return None
+        return a / b
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every :class:`Change` between ``base`` and ``head``, with what the report needs around them."""
+
+    base: str
+    head: str
+    changes: tuple[Change, ...]
+    factor: float = DEFAULT_FACTOR
+    factor_rules: tuple[FactorRule, ...] = ()
+    machine: Mapping[str, object] = field(default_factory=dict)
+    base_label: str = ""
+    head_label: str = ""
+
+    def with_status(self, status: Status) -> list[Change]:
+        return [change for change in self.changes if change.status is status]
+
+    @property
+    def worsened(self) -> list[Change]:
+        return self.with_status(Status.WORSENED)
+
+    @property
+    def improved(self) -> list[Change]:
+        return self.with_status(Status.IMPROVED)
+
+    @property
+    def newly_failing(self) -> list[Change]:
+        return self.with_status(Status.NEWLY_FAILING)
+
+    @property
+    def regressed(self) -> bool:
+        """True when anything got significantly worse or started failing."""
+        return bool(self.worsened or self.newly_failing)
+
+    @property
+    def exit_code(self) -> int:
+        """``bncvl check``'s status: 1 on a regression or a newly failing benchmark; 2 when a benchmark
+        failed at both commits, so nothing was measured; else 0."""
+        if self.regressed:
+            return 1
+        return 2 if self.with_status(Status.FAILING) else 0
+
+
+def _asv_pair(outcome: Outcome) -> tuple[Mapping[str, float], Sequence[float] | None] | None:
+    # The (stats, samples) pair that asv's _is_result_better takes.
+    return (outcome.stats, outcome.samples) if outcome.stats else None
+
+
+def default_factor(unit: str | None, factor: float) -> float:
+    """The factor of a benchmark no ``--factor-for`` rule names: its evidence kind's, else ``factor``."""
+    kind = evidence_kind(unit)
+    if kind is Evidence.INSTRUCTIONS:
+        return INSTRUCTION_FACTOR
+    if kind is Evidence.RELATIVE:
+        return RELATIVE_FACTOR
+    return factor
+
+
+def _judge_processes(before: Outcome, after: Outcome, factor: float) -> tuple[Status, str]:
+    """Relative timing: the per-process test of :mod:`bncvl.track.decision` (lower is better)."""
+    test = compare_processes(before.samples or [before.value], after.samples or [after.value], factor)
+    if test.worse:
+        return Status.WORSENED, test.describe()
+    if test.better:
+        return Status.IMPROVED, test.describe()
+    return Status.UNCHANGED, test.describe()
+
+
+def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: float) -> tuple[Status, Direction, str]:
+    """Classify one benchmark, honouring its better direction.
+
+    Relative timings (one value per process) get the per-process test of
+    :mod:`bncvl.track.decision`; everything else is judged as ``asv continuous``
+    would: the factor, and asv's significance test where there are samples.
+    """
+    better = direction(name.split("(", 1)[0], unit)
+    if before.version is not None and after.version is not None and before.version != after.version:
+        return Status.NOT_COMPARABLE, better, "benchmark code changed"
+    if after.failed and not before.failed:
+        return Status.NEWLY_FAILING, better, "failed at head"
+    if before.failed and after.failed:
+        return Status.FAILING, better, "failed at both commits: see asv's log"
+    if before.failed and not after.failed:
+        return (Status.SKIPPED if after.skipped else Status.FIXED), better, ""
+    if before.failed or after.failed or before.skipped or after.skipped:
+        return Status.SKIPPED, better, ""
+    if evidence_kind(unit) is Evidence.RELATIVE and better is Direction.LOWER_IS_BETTER:
+        status, how = _judge_processes(before, after, factor)
+        return status, better, how
+    _, how = significance(before, after)
+    if better is Direction.INFORMATIVE:
+        return Status.INFORMATIVE, better, how
+    # asv's rule is "lower is better": swap the sides for higher-is-better metrics.
+    low, high = (before, after) if better is Direction.LOWER_IS_BETTER else (after, before)
+    if _is_result_better(low.value, high.value, _asv_pair(low), _asv_pair(high), factor):
+        return Status.WORSENED, better, how
+    if _is_result_better(high.value, low.value, _asv_pair(high), _asv_pair(low), factor):
+        return Status.IMPROVED, better, how
+    return Status.UNCHANGED, better, how
+
+
+def compare(
+    base: str,
+    head: str,
+    before: Mapping[str, Outcome],
+    after: Mapping[str, Outcome],
+    units: Mapping[str, str | None],
+    factor: float = DEFAULT_FACTOR,
+    factor_rules: Sequence[FactorRule] = (),
+    machine: Mapping[str, object] | None = None,
+    base_label: str = "",
+    head_label: str = "",
+) -> Comparison:
+    """Judge every benchmark present at either commit.
+
+    Args:
+        base, head: the commits' hashes.
+        before, after: outcomes keyed by ``benchmark(param, ...)`` name (asv's
+            ``unroll_result`` form); a name missing on one side counts as skipped
+            there, and one skipped at both commits is left out.
+        units: unit per benchmark name *without* parameters (``benchmarks.json``).
+        factor: the default factor (>= 1).
+        factor_rules: per-benchmark overrides; the first match wins.
+        machine: the machine record, shown in the report.
+
+    Returns:
+        The :class:`Comparison`, changes sorted by name.
+    """
+    check_factor(factor)
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        b = before.get(name, Outcome(math.nan))
+        a = after.get(name, Outcome(math.nan))
+        if b.skipped and a.skipped:
+            continue  # run at neither commit: not selected, or skipped by its setup
+        unit = units.get(name.split("(", 1)[0])
+        own_factor = factor_for(name, default_factor(unit, factor), factor_rules)
+        status, better, how = judge(name, b, a, unit, own_factor)
+        changes.append(Change(name, unit, b, a, status, own_factor, better, how))
+    return Comparison(
+        base, head, tuple(changes), factor, tuple(factor_rules), dict(machine or {}), base_label, head_label
+    )
