@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from bncvl._extras import MissingExtra
+
 # name -> one-line help. The command's module is bncvl.commands.<name>; it
 # defines configure(parser) and main(args) -> exit code, and imports its heavy
 # or optional dependencies inside main, so `bncvl --help` stays fast and works
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return command_module(args.command).main(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as error:
+    except (ValueError, RuntimeError, FileNotFoundError, MissingExtra) as error:
         print(f"bncvl {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from bncvl._extras import needs_extra
@@ -25,3 +27,15 @@ def test_imports_that_succeed_pass_through() -> None:
     with needs_extra("dashboard", "bncvl.x"):
         import json
     assert json.dumps([]) == "[]"
+
+
+def test_bncvl_check_without_asv_is_an_error_naming_the_extra_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bncvl.cli import main
+
+    for name in [name for name in sys.modules if name == "asv" or name.startswith(("asv.", "bncvl.track."))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "asv", None)  # import asv raises ImportError, as where it is not installed
+    assert main(["check", "HEAD~1", "HEAD"]) == 2
+    assert "bncvl check: error: bncvl check needs the bench extra (" in capsys.readouterr().err
