@@ -48,7 +48,7 @@ def _skip_reason() -> str | None:
 class DashboardLoad:
     """Loading 1,000 result files (4 machines × 250 commits), cold and cached."""
 
-    timeout = 600  # writing the set in setup_cache takes about 10-50 s on a busy 2-core machine
+    timeout = 600  # setup_cache writes the set through asv's writers: about 10 s on a 2-core machine, more when busy
 
     def setup_cache(self) -> dict[str, str | None]:
         # Never None: asv then calls setup and the timings without the cache argument.

@@ -1,24 +1,40 @@
-"""Synthetic asv results directories (format version 2), in exactly the on-disk form the dashboard reads.
+"""Synthetic asv results directories (format version 2), written by the installed asv's own writers.
 
 They feed the tests, the dashboard's load benchmark and a demo of the
 dashboard without a GPU. Values follow a simple, seeded model (presets scale
 the work, variants divide it, a GPU is faster), with optional planted steps,
 so a test knows exactly which regression must be found and where. Synthetic
 analysis runs are :mod:`bncvl.testing.runs`.
+
+Nothing here formats a file by hand: ``benchmarks.json`` is written by
+``asv.benchmarks.Benchmarks.save``, each ``machine.json`` by
+``asv.machine.Machine.save`` and each result file by ``asv.results.Results``
+(``add_result`` of an ``asv.runner.BenchmarkResult``, then ``save``), as
+``asv run`` writes them. So the files carry what asv derives itself: the
+statistics it computes from the samples (``compute_stats``), its 5-digit
+truncation of them, its columns and its version numbers.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
-import json
 import math
 import os
 import random
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bncvl._extras import needs_extra
+
+with needs_extra("dashboard", "bncvl.testing.results"):
+    from asv.benchmarks import Benchmarks
+    from asv.config import Config
+    from asv.machine import Machine
+    from asv.results import Results
+    from asv.runner import BenchmarkResult, fail_benchmark
 
 __all__ = ["CPU_MACHINE", "GPU_MACHINE", "PlantedStep", "commit_hashes", "write_results_set"]
 
@@ -100,24 +116,13 @@ _QUANTIZATION_BENCHMARKS = {
     "bench_quantization.Quantization.track_ones_fraction": ("fraction", 0.5),
     "bench_quantization.Quantization.track_dead_filters": ("filters", 0.0),
 }
-_RESULT_COLUMNS = [
-    "result",
-    "params",
-    "version",
-    "started_at",
-    "duration",
-    "stats_ci_99_a",
-    "stats_ci_99_b",
-    "stats_q_25",
-    "stats_q_75",
-    "stats_number",
-    "stats_repeat",
-    "samples",
-    "profile",
-]
 _ENV_NAME = "virtualenv-py3.11-torch2.13.0"
 _FIRST_DATE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 _DAY_MS = 86_400_000
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_TIMING_SPREAD = (-0.02, -0.01, 0.0, 0.01, 0.02)
+"""The repeats of one timing, relative to its value: asv computes q_25/q_75 of ±1 % and a 99 % CI of about ±3 %."""
+_TIMING_NUMBER = 10
 
 
 @dataclass(frozen=True)
@@ -194,24 +199,28 @@ def _model_value(name: str, base: float, unit: str, combo: dict[str, str], machi
     return base
 
 
-def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple[float, list, list | None]:
-    """One noisy measurement of ``value``: the stored value, its stats columns and its samples.
+def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple[float, list[float] | None, int | None]:
+    """One noisy measurement of ``value``: the value, the samples asv computes its statistics from, and ``number``.
 
-    Stats are ci_99_a, ci_99_b, q_25, q_75, number, repeat; a ``track_``
-    benchmark has a single sample and infinite bounds. A relative timing has
-    :data:`_PROCESSES` per-process samples (its median is the value);
-    instruction counts are ten times less noisy than times.
+    A timing has five repeats of ``number`` 10 around its value (their
+    median); a relative timing has :data:`_PROCESSES` per-process samples
+    (their median is the value), kept in the file; any other ``track_``
+    benchmark has a single sample, so asv gives it infinite confidence
+    bounds and both quartiles at the value. (A real ``asv run`` stores no
+    statistics at all for a ``track_`` benchmark that returns a bare number;
+    the single sample keeps the statistics these files have always had.)
+    Instruction counts are ten times less noisy than times. A NaN (skipped)
+    has neither samples nor statistics.
     """
     if math.isnan(value):
-        return value, [None] * 6, None
+        return value, None, None
     if unit == "time ratio":
         samples = sorted(value * (1.0 + rng.gauss(0.0, noise)) for _ in range(_PROCESSES))
-        median = statistics.median(samples)
-        return median, [samples[0], samples[-1], samples[1], samples[-2], 1, _PROCESSES], samples
+        return samples[_PROCESSES // 2], samples, 1
     value *= 1.0 + rng.gauss(0.0, noise / 10 if unit == "instructions" else noise)
     if unit == "seconds":
-        return value, [value * 0.97, value * 1.03, value * 0.99, value * 1.01, 10, 5], None
-    return value, [-math.inf, math.inf, value, value, 1, 1], None
+        return value, [value * (1.0 + spread) for spread in _TIMING_SPREAD], _TIMING_NUMBER
+    return value, [value], 1
 
 
 def write_results_set(
@@ -229,7 +238,9 @@ def write_results_set(
     noise: float = 0.01,
     seed: int = 0,
 ) -> list[str]:
-    """Write an asv results directory (format version 2) to ``root``.
+    """Write an asv results directory (format version 2) to ``root`` through asv's writers (see the module).
+
+    Every commit's results start one second after its date and last 1 s.
 
     Args:
         root: the results directory to create or fill.
@@ -237,7 +248,8 @@ def write_results_set(
         machines: machine names; :data:`CPU_MACHINE` has no GPU, any other has one.
         variants, presets, devices, dtypes: the layer benchmarks' parameter values.
         steps: planted steps.
-        failed: (machine, commit index, benchmark) whose whole result is ``null`` (asv: failed).
+        failed: (machine, commit index, benchmark) whose whole result is ``null``: asv's
+            ``fail_benchmark``, as ``asv run`` stores a benchmark that failed.
         measured_presets: the presets that get values (default: all); the others stay in the
             params with NaN values (asv: skipped), as ``bncvl pipeline``'s quick subset leaves them.
         noise: relative standard deviation of the seeded multiplicative noise.
@@ -251,7 +263,10 @@ def write_results_set(
     catalogue = _benchmark_catalogue(variants, presets, devices, dtypes)
     hashes = commit_hashes(commits, seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "benchmarks.json").write_text(json.dumps({**catalogue, "version": 2}, indent=4))
+    config = Config()
+    config.results_dir = str(root)
+    # Benchmarks takes description dicts (Benchmarks.load builds it from a file's); save() writes benchmarks.json.
+    Benchmarks(config, list(catalogue.values())).save()
     bases = {name: base for name, (_u, _g, base) in _LAYER_BENCHMARKS.items()}
     bases.update(_STORAGE_BENCHMARKS)
     bases.update({name: base for name, (_u, base) in _QUANTIZATION_BENCHMARKS.items()})
@@ -266,16 +281,19 @@ def write_results_set(
             "benchmark_seed": "0",
             **_MACHINE_FACTS.get(machine, _MACHINE_FACTS[GPU_MACHINE]),
         }
-        (root / machine).mkdir(exist_ok=True)
-        (root / machine / "machine.json").write_text(json.dumps({**facts, "version": 1}, indent=4))
+        record = Machine()
+        vars(record).update(facts)  # as Machine.load fills it from ~/.asv-machine.json, which is not touched here
+        record.save(str(root))
         for index, commit in enumerate(hashes):
             date = _FIRST_DATE_MS + index * _DAY_MS
-            results: dict[str, list] = {}
+            started_at = _EPOCH + datetime.timedelta(milliseconds=date + 1000)
+            environment = {**facts, "python": "3.11", "torch": "2.13.0"}
+            results = Results(environment, {"torch": "2.13.0"}, commit, date, "3.11", _ENV_NAME, {})
             for name, meta in catalogue.items():
                 if (machine, index, name) in failed_set:
-                    results[name] = [None, meta["params"], meta["version"], date + 1000]
+                    results.add_result(meta, fail_benchmark(meta), started_at=started_at)
                     continue
-                values, columns, samples = [], [[] for _ in range(6)], []
+                values, samples, numbers = [], [], []
                 for combo_values in itertools.product(*meta["params"]):
                     combo = {k: v.strip("'") for k, v in zip(meta["param_names"], combo_values, strict=True)}
                     value = _model_value(name, bases[name], meta["unit"], combo, machine)
@@ -285,26 +303,12 @@ def write_results_set(
                         selected = all(combo.get(k) == v for k, v in step.params.items())
                         if step.machine == machine and step.benchmark == name and selected and index >= step.at_commit:
                             value *= step.factor
-                    value, stats, kept = _measure(value, meta["unit"], noise, rng)
+                    value, kept, number = _measure(value, meta["unit"], noise, rng)
                     values.append(value)
                     samples.append(kept)
-                    for column, stat in zip(columns, stats, strict=True):
-                        column.append(stat)
-                results[name] = [values, meta["params"], meta["version"], date + 1000, 1.0, *columns]
-                if any(kept is not None for kept in samples):
-                    results[name].append(samples)
-            document = {
-                "commit_hash": commit,
-                "env_name": _ENV_NAME,
-                "date": date,
-                "params": {**facts, "python": "3.11", "torch": "2.13.0"},
-                "python": "3.11",
-                "requirements": {"torch": "2.13.0"},
-                "env_vars": {},
-                "result_columns": _RESULT_COLUMNS,
-                "results": results,
-                "durations": {},
-                "version": 2,
-            }
-            (root / machine / f"{commit[:8]}-{_ENV_NAME}.json").write_text(json.dumps(document))
+                    numbers.append(number)
+                outcome = BenchmarkResult(values, samples, numbers, errcode=0, stderr="", profile=None)
+                keep = meta["unit"] == "time ratio"  # what `bncvl check` reads (it runs asv with --record-samples)
+                results.add_result(meta, outcome, started_at=started_at, duration=1.0, record_samples=keep)
+            results.save(str(root))
     return hashes
