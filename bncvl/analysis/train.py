@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from bncvl.analysis import metrics as m
 from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_SPLIT_SEED, DEFAULT_TEST_FRACTION, Dataset
 from bncvl.analysis.model import AnalysisNet, ObservedBNCVL
-from bncvl.analysis.rundir import RunWriter
+from bncvl.analysis.rundir import CONFIG, MODEL_SUMMARY, SUMMARY, RunWriter
 from bncvl.analysis.summary import summarize
 from bncvl.layers.functional import mean_threshold
 from bncvl.measure.timer import DEFAULT_SEED, DEFAULT_THREADS, reproducible
@@ -314,8 +314,8 @@ def run_training(
         monitors = [LayerMonitor(name, layer) for name, layer in nets["bncvl"].layers.items()]
         order = torch.Generator().manual_seed(config.seed)
         if writer is not None:
-            writer.write_json("config.json", run_config(config, dataset, steps, steps_per_epoch))
-            writer.write_json("model_summary.json", summarize(nets["bncvl"], dataset.image_shape).to_dict())
+            writer.write_json(CONFIG, run_config(config, dataset, steps, steps_per_epoch))
+            writer.write_json(MODEL_SUMMARY, summarize(nets["bncvl"], dataset.image_shape).to_dict())
         bar = _progress(steps + 1, progress)
         permutation = torch.randperm(n_train, generator=order)
         try:
@@ -365,7 +365,7 @@ def run_training(
                 bar.close()
     result = TrainingResult(config, steps, steps_per_epoch, time.perf_counter() - start, tuple(rows))
     if writer is not None:
-        writer.write_json("summary.json", result.summary())
+        writer.write_json(SUMMARY, result.summary())
     return result
 
 

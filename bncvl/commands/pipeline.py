@@ -13,7 +13,6 @@ A second run reuses everything that exists, so it goes straight to step 4.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bncvl.analysis.rundir import SUMMARY, read_json
 from bncvl.commands import common_args, run_command
 from bncvl.measure.machine import register
 from bncvl.track import asv
@@ -62,11 +62,11 @@ def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Seque
 
 def complete_run(runs_dir: Path, name: str) -> bool:
     """Whether ``runs_dir/name`` holds a finished analysis run (its summary says complete)."""
-    summary = runs_dir / name / "summary.json"
+    summary = runs_dir / name / SUMMARY
     if not summary.exists():
         return False
     try:
-        return bool(json.loads(summary.read_text()).get("complete"))
+        return bool(read_json(summary).get("complete"))
     except (OSError, ValueError) as error:
         print(f"bncvl pipeline: {summary} is unreadable ({error}); treating the run as incomplete", file=sys.stderr)
         return False

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "BENCHMARKS_FILE",
     "CONF_NAME",
+    "MACHINE_FILE",
     "DataDirs",
     "find_conf",
     "has_results",
@@ -29,6 +31,10 @@ RUNS_ENV = "BNCVL_RUNS_DIR"
 DEFAULT_RESULTS_DIR = ".asv/results"
 """asv's results directory in this project when asv.conf.json does not say otherwise."""
 DEFAULT_RUNS_DIR = "runs"
+BENCHMARKS_FILE = "benchmarks.json"
+"""asv's catalogue of benchmarks (names, params, units, versions), at the top of a results directory."""
+MACHINE_FILE = "machine.json"
+"""asv's machine record, in each machine's folder of a results directory."""
 EXAMPLE_RESULTS_DIR = "examples/results"
 """Where results copied from another machine (e.g. a GPU host) may be kept; read beside your own when the
 directory exists. The repository ships none."""

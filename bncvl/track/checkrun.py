@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bncvl.track.asv import machine_name, read_conf, run_command
+from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE, machine_name, read_conf, run_command
 
 __all__ = ["NO_DEPS_INSTALL", "CheckRun"]
 
@@ -149,7 +149,7 @@ class CheckRun:
 
     def _selects_any(self, bench: list[str]) -> bool:
         """Whether ``bench`` selects a benchmark of the suite asv discovered in the last run (True if unknown)."""
-        if not (self.results_dir / "benchmarks.json").is_file():
+        if not (self.results_dir / BENCHMARKS_FILE).is_file():
             return True
         from asv import config
         from asv.benchmarks import Benchmarks
@@ -214,7 +214,7 @@ class CheckRun:
         return outcomes, self.units()
 
     def units(self) -> dict[str, str | None]:
-        path = self.results_dir / "benchmarks.json"
+        path = self.results_dir / BENCHMARKS_FILE
         if not path.is_file():
             return {}
         benchmarks = json.loads(path.read_text())
@@ -223,7 +223,7 @@ class CheckRun:
     def machine_record(self, commit: str) -> dict[str, object]:
         """The machine and environment facts asv stored with ``commit``'s results (machine.json, python, torch...)."""
         record: dict[str, object] = {}
-        machine_json = self.results_dir / self.machine / "machine.json"
+        machine_json = self.results_dir / self.machine / MACHINE_FILE
         if machine_json.is_file():
             record.update(json.loads(machine_json.read_text()))
         for result in self._results(commit):

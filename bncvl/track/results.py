@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bncvl._extras import needs_extra
+from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE
 
 with needs_extra("dashboard", "bncvl.track.results"):
     import numpy as np
@@ -43,7 +44,7 @@ __all__ = ["PARAM_COLUMNS", "ResultsSet", "load_results"]
 PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
 """The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
 
-_SKIP_FILES = frozenset({"machine.json", "benchmarks.json"})
+_SKIP_FILES = frozenset({MACHINE_FILE, BENCHMARKS_FILE})
 _POINT_COLUMNS = (
     "machine",
     "env_name",
@@ -172,7 +173,7 @@ def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], d
     if not root.is_dir():
         return None, {}, {}, [f"{root}: no such results directory"]
     warnings: list[str] = []
-    benchmarks = _load_benchmarks(root / "benchmarks.json", warnings)
+    benchmarks = _load_benchmarks(root / BENCHMARKS_FILE, warnings)
     reader = _Reader(benchmarks)
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         files = sorted(p for p in machine_dir.glob("*.json") if p.name not in _SKIP_FILES)
@@ -223,7 +224,7 @@ def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
 
 
 def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
-    path = machine_dir / "machine.json"
+    path = machine_dir / MACHINE_FILE
     if not path.exists():
         warnings.append(f"{path}: missing; the machine's facts are taken from its result files")
         return {}
