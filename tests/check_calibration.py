@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         heads[name] = planted.commit_on(repo, base, name.replace("%", "pc").replace("+", "-"), PLANTS[name])
     planted.git(repo, "checkout", "-q", "main")
 
+    # The commit of the bncvl that decides (this checkout), so a log that spans changes says which rule ran.
+    tool_commit = planted.git(Path(__file__).resolve().parent, "rev-parse", "HEAD")
     done = (
         collections.Counter(json.loads(line)["case"] for line in log.read_text().splitlines()) if log.exists() else {}
     )
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         for case in order:
             if done.get(case, 0) >= wanted[case]:
                 continue
-            entry = {"case": case, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+            entry = {"case": case, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "decided_by": tool_commit}
             entry.update(run_check(repo, args.workdir, base, heads[case]))
             entry["load_1min"] = Path("/proc/loadavg").read_text().split()[0]
             with log.open("a") as stream:
