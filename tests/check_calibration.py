@@ -13,7 +13,9 @@ commit, an A/A commit (README only) and one commit per planted regression
 A/A, the next plant, ...), so a slow drift of the machine reaches every case
 alike and a run stopped early has as many A/A checks as planted ones.
 Each run appends one JSON line to ``--workdir/calibration.jsonl``; a second
-invocation continues where the first stopped.
+invocation continues where the first stopped. Checks may run in several
+workdirs side by side; ``--summary`` with ``--workdir`` repeated merges
+their logs.
 """
 
 from __future__ import annotations
@@ -108,13 +110,17 @@ def worsened_now(entry: dict) -> list[str]:
     return [change.name for change in comparison.worsened]
 
 
-def summary(log: Path) -> str:
-    """A Markdown table of the log: per case, checks, flagged (as run, and by today's decision from the
-    recorded values), which benchmarks flagged today, and minutes per check."""
+def summary(logs: list[Path]) -> str:
+    """A Markdown table of one or more logs, merged by case: checks, flagged (as run, and by today's
+    decision from the recorded values), which benchmarks flagged today, and minutes per check."""
     cases: dict[str, list[dict]] = collections.defaultdict(list)
-    for line in log.read_text().splitlines():
-        entry = json.loads(line)
-        cases[entry["case"]].append(entry)
+    for log in logs:
+        for number, line in enumerate(log.read_text().splitlines(), 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SystemExit(f"{log}:{number}: not a JSON line of a check ({error}); got {line[:80]!r}") from None
+            cases[entry["case"]].append(entry)
     lines = [
         "| case | checks | flagged as run | flagged now | errors | flagged now by (checks) | minutes per check "
         "| load (1 min) |",
@@ -142,7 +148,13 @@ def _kind(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        action="append",
+        required=True,
+        help="where the checks run and their log is kept; --summary merges the logs of every --workdir given",
+    )
     parser.add_argument("--aa", type=int, default=20, help="A/A checks (default 20)")
     parser.add_argument("--runs", type=int, default=10, help="checks per planted regression (default 10)")
     every_plant = " ".join(PLANTS).replace("%", "%%")  # argparse formats help with %
@@ -150,14 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true", help="print the table of the log and stop")
     args = parser.parse_args(argv)
 
-    log = args.workdir / "calibration.jsonl"
+    logs = [workdir / "calibration.jsonl" for workdir in args.workdir]
     if args.summary:
-        print(summary(log))
+        missing = [str(log) for log in logs if not log.is_file()]
+        if missing:
+            parser.error(f"no calibration log (calibration.jsonl) at {missing}")
+        print(summary(logs))
         return 0
+    if len(logs) != 1:
+        parser.error(f"running checks takes one --workdir; got {len(logs)}")
+    workdir, log = args.workdir[0], logs[0]
     unknown = sorted(set(args.plants) - set(PLANTS))
     if unknown:
         parser.error(f"unknown plants {unknown}; expected some of {list(PLANTS)}")
-    repo = args.workdir / "repo"
+    repo = workdir / "repo"
     if not repo.exists():
         repo.mkdir(parents=True)
         planted.make_repo(repo)
@@ -179,13 +197,13 @@ def main(argv: list[str] | None = None) -> int:
             if done.get(case, 0) >= wanted[case]:
                 continue
             entry = {"case": case, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "decided_by": tool_commit}
-            entry.update(run_check(repo, args.workdir, base, heads[case]))
+            entry.update(run_check(repo, workdir, base, heads[case]))
             entry["load_1min"] = Path("/proc/loadavg").read_text().split()[0]
             with log.open("a") as stream:
                 stream.write(json.dumps(entry) + "\n")
             print(json.dumps({k: v for k, v in entry.items() if k != "report"}), flush=True)
             done[case] = done.get(case, 0) + 1
-    print(summary(log))
+    print(summary([log]))
     return 0
 
 

@@ -1,0 +1,59 @@
+"""The calibration's summary: logs merged by case, each check re-decided from its recorded values."""
+
+import json
+
+import pytest
+
+from tests import check_calibration
+
+COUNT = "bench_instructions.Instructions.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"
+RELATIVE = "bench_relative.RelativeWallTime.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"
+SAME = [2.70, 2.72, 2.68, 2.71, 2.69, 2.73, 2.70]
+
+
+def _entry(case, exit_code, head_count, head_relative):
+    values = {
+        "base": {COUNT: [856682.4], RELATIVE: SAME},
+        "head": {COUNT: [head_count], RELATIVE: head_relative},
+    }
+    return {"case": case, "exit": exit_code, "seconds": 420.0, "values": values, "load_1min": "1.50"}
+
+
+def _write(workdir, *entries):
+    workdir.mkdir()
+    (workdir / "calibration.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return workdir
+
+
+def _rows(table):
+    return {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()[2:]}
+
+
+def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
+    slower = [value * 1.5 for value in SAME]  # every head process slower than every base one
+    first = _write(tmp_path / "a", _entry("A/A", 0, 856682.4, SAME), _entry("pass+5%", 1, 901788.4, SAME))
+    # Logged as not flagged (an older rule), flagged by today's: 7 of 7 processes 1.5x slower.
+    second = _write(tmp_path / "b", _entry("A/A", 0, 856682.4, SAME), _entry("sleep-1ms", 0, 858000.0, slower))
+
+    assert check_calibration.main(["--workdir", str(first), "--workdir", str(second), "--summary"]) == 0
+    rows = _rows(capsys.readouterr().out)
+
+    assert rows["A/A"][1:5] == ["2", "0", "0 of 2", "0"]
+    assert rows["pass+5%"][1:5] == ["1", "1", "1 of 1", "0"]
+    assert rows["pass+5%"][5] == "Instructions.track_eval_forward 1"
+    assert rows["sleep-1ms"][1:5] == ["1", "0", "1 of 1", "0"]
+    assert rows["sleep-1ms"][5] == "RelativeWallTime.track_eval_forward 1"
+
+
+def test_summary_names_a_corrupt_log_line(tmp_path):
+    workdir = _write(tmp_path / "a", _entry("A/A", 0, 856682.4, SAME))
+    with (workdir / "calibration.jsonl").open("a") as stream:
+        stream.write('{"case": "A/A", "exit"\n')
+    with pytest.raises(SystemExit, match=r"calibration\.jsonl:2: not a JSON line of a check"):
+        check_calibration.main(["--workdir", str(workdir), "--summary"])
+
+
+def test_running_checks_takes_one_workdir(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        check_calibration.main(["--workdir", str(tmp_path / "a"), "--workdir", str(tmp_path / "b")])
+    assert "running checks takes one --workdir; got 2" in capsys.readouterr().err
