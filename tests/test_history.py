@@ -167,4 +167,21 @@ def test_cli_needs_existing_and_a_config(tmp_path: Path, capsys: pytest.CaptureF
         main(["history", "HEAD~1..HEAD"])
     assert "--existing" in capsys.readouterr().err
     assert main(["history", "HEAD~1..HEAD", "--existing", "--config", str(tmp_path / "missing.json")]) == 2
-    assert "asv config" in capsys.readouterr().err
+    assert f"no asv configuration (asv.conf.json) at {tmp_path / 'missing.json'}" in capsys.readouterr().err
+
+
+def test_cli_finds_the_config_in_a_parent_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bncvl.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["history", "HEAD~1..HEAD", "--existing"]) == 2
+    assert f"no asv configuration (asv.conf.json) at {tmp_path} or a parent folder" in capsys.readouterr().err
+
+    (tmp_path / "asv.conf.json").write_text("{}")  # found from a subfolder; asv then rejects it (no version)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main(["history", "HEAD~1..HEAD", "--existing"]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'asv.conf.json'} is not an asv configuration asv can read: No version specified" in error

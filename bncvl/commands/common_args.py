@@ -35,10 +35,9 @@ DEFAULT_PORT = 8501
 """The dashboard's port: Streamlit's own default."""
 
 
-def add_config(parser: argparse.ArgumentParser, default: Path | None = None) -> None:
+def add_config(parser: argparse.ArgumentParser) -> None:
     """``--config FILE``: the project's asv configuration (None: the command finds asv.conf.json itself)."""
-    where = "asv.conf.json at the repository root" if default is None else f"./{default}"
-    parser.add_argument("--config", type=Path, default=default, help=f"asv configuration (default: {where})")
+    parser.add_argument("--config", type=Path, help="asv configuration (default: asv.conf.json of this repository)")
 
 
 def add_machine(parser: argparse.ArgumentParser, default_help: str) -> None:

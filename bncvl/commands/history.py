@@ -91,10 +91,14 @@ def run_history(
         subprocess.CalledProcessError: pip or asv failed (the install is restored first).
     """
     from asv.config import Config
+    from asv.util import UserError
 
     config = config.resolve()
     root = config.parent
-    conf = Config.load(str(config))
+    try:
+        conf = Config.load(str(config))
+    except UserError as error:
+        raise ValueError(f"{config} is not an asv configuration asv can read: {error}") from None
     project = conf.project
     results_dir = root / conf.results_dir
     commits = commits_in_range(root, range_spec)
@@ -130,7 +134,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="use the current Python environment (required: the only mode, named as asv's -E existing)",
     )
     parser.add_argument("--python", default=sys.executable, help="interpreter of the environment (default: this one)")
-    common_args.add_config(parser, Path(asv.CONF_NAME))
+    common_args.add_config(parser)
     common_args.add_machine(parser, "bncvl machine's name for this host")
     parser.add_argument("--rerun", action="store_true", help="benchmark commits that already have results too")
     parser.add_argument("--quick", action="store_true", help="asv run --quick: one sample per benchmark")
@@ -138,11 +142,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.config.is_file():
-        raise FileNotFoundError(f"asv config {args.config} not found; run from the repository root or pass --config")
+    config = args.config or asv.find_conf()
+    if config is None or not config.is_file():
+        where = config or f"{Path.cwd()} or a parent folder"
+        raise FileNotFoundError(
+            f"no asv configuration ({asv.CONF_NAME}) at {where}; run inside the project or pass --config"
+        )
     asv_args = (["--quick"] if args.quick else []) + [arg for regex in args.bench or () for arg in ("-b", regex)]
     try:
-        done = run_history(args.range, args.config, args.python, args.machine, tuple(asv_args), args.rerun)
+        done = run_history(args.range, config, args.python, args.machine, tuple(asv_args), args.rerun)
     except subprocess.CalledProcessError as error:
         command = " ".join(map(str, error.cmd[:4]))
         print(f"bncvl history: error: {command} ... exited {error.returncode}", file=sys.stderr)
