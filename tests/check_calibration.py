@@ -111,8 +111,9 @@ def worsened_now(entry: dict) -> list[str]:
 
 
 def summary(logs: list[Path]) -> str:
-    """A Markdown table of one or more logs, merged by case: checks, flagged (as run, and by today's
-    decision from the recorded values), which benchmarks flagged today, and minutes per check."""
+    """Markdown tables of one or more logs, merged by case: checks, flagged (as run, and by today's
+    decision from the recorded values), which benchmarks flagged today, minutes per check; then what
+    each case moved (:func:`_effects`)."""
     cases: dict[str, list[dict]] = collections.defaultdict(list)
     for log in logs:
         for number, line in enumerate(log.read_text().splitlines(), 1):
@@ -137,6 +138,44 @@ def summary(logs: list[Path]) -> str:
             f"{sum(map(bool, now))} of {len(now)} | {len(entries) - len(measured)} | "
             + (", ".join(f"{kind} {count}" for kind, count in sorted(by.items())) or "-")
             + f" | {min(minutes):.1f}-{max(minutes):.1f} | {min(loads):.1f}-{max(loads):.1f} |"
+        )
+    return "\n".join(lines) + "\n\n" + _effects(cases)
+
+
+def _effects(cases: dict[str, list[dict]]) -> str:
+    """A Markdown table of what each case moved: the range of head/base instruction counts per pass, and of
+    the relative timings the largest median ratio and the lowest one-sided p (each with the other figure)."""
+    from bncvl.track.decision import compare_processes
+
+    lines = [
+        "| case | instructions, eval forward | instructions, training step "
+        "| relative: largest ratio (p) | relative: lowest p (ratio) |",
+        "|---|---|---|---|---|",
+    ]
+    for case, entries in cases.items():
+        counts: dict[str, list[float]] = collections.defaultdict(list)
+        tests = []
+        for entry in entries:
+            if entry["exit"] not in (0, 1) or "values" not in entry:
+                continue
+            base, head = entry["values"]["base"], entry["values"]["head"]
+            for name in base.keys() & head.keys():
+                if name.startswith("bench_instructions."):
+                    counts[name.split("(", 1)[0].rsplit(".", 1)[1]].append(head[name][0] / base[name][0])
+                elif name.startswith("bench_relative."):
+                    tests.append(compare_processes(base[name], head[name]))
+
+        def span(ratios: list[float]) -> str:
+            return f"{min(ratios):.4f}-{max(ratios):.4f}" if ratios else "-"
+
+        largest = max(tests, key=lambda test: test.ratio, default=None)
+        lowest = min(tests, key=lambda test: test.p_worse, default=None)
+        lines.append(
+            f"| {case} | {span(counts['track_eval_forward'])} | {span(counts['track_train_step'])} | "
+            + (f"{largest.ratio:.3f} ({largest.p_worse:.2g})" if largest else "-")
+            + " | "
+            + (f"{lowest.p_worse:.2g} ({lowest.ratio:.3f})" if lowest else "-")
+            + " |"
         )
     return "\n".join(lines)
 

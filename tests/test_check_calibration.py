@@ -26,7 +26,13 @@ def _write(workdir, *entries):
 
 
 def _rows(table):
-    return {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table.splitlines()[2:]}
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    return {row[0]: row for row in cells}
+
+
+def _tables(out):
+    flagged, effects = out.strip().split("\n\n")
+    return _rows(flagged), _rows(effects)
 
 
 def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
@@ -36,13 +42,18 @@ def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
     second = _write(tmp_path / "b", _entry("A/A", 0, 856682.4, SAME), _entry("sleep-1ms", 0, 858000.0, slower))
 
     assert check_calibration.main(["--workdir", str(first), "--workdir", str(second), "--summary"]) == 0
-    rows = _rows(capsys.readouterr().out)
+    rows, effects = _tables(capsys.readouterr().out)
 
     assert rows["A/A"][1:5] == ["2", "0", "0 of 2", "0"]
     assert rows["pass+5%"][1:5] == ["1", "1", "1 of 1", "0"]
     assert rows["pass+5%"][5] == "Instructions.track_eval_forward 1"
     assert rows["sleep-1ms"][1:5] == ["1", "0", "1 of 1", "0"]
     assert rows["sleep-1ms"][5] == "RelativeWallTime.track_eval_forward 1"
+
+    # What each case moved: count ratios head/base; relative timings' largest ratio and lowest p.
+    assert effects["A/A"][1:5] == ["1.0000-1.0000", "-", "1.000 (0.5)", "0.5 (1.000)"]
+    assert effects["pass+5%"][1] == "1.0527-1.0527"
+    assert effects["sleep-1ms"][3:5] == ["1.500 (0.00029)", "0.00029 (1.500)"]
 
 
 def test_summary_names_a_corrupt_log_line(tmp_path):
