@@ -273,3 +273,80 @@ def test_the_default_check_without_valgrind_exits_2_naming_it(
     monkeypatch.setattr(check_command.shutil, "which", lambda tool: None)
     assert cli_main(["check", "HEAD", "HEAD"]) == 2
     assert "need valgrind on PATH: install Debian's valgrind package" in capsys.readouterr().err
+
+
+# --- a check that cannot decide exits 2, never a silent pass ---------------------------------------
+
+RELATIVE = "bench_relative.RelativeWallTime.track_eval_forward"
+COUNTS = "bench_instructions.Instructions.track_eval_forward"
+GATE_UNITS = {**UNITS, RELATIVE: "time ratio", COUNTS: "instructions"}
+
+
+def processes(*values: float) -> Outcome:
+    """A relative timing: one value per process."""
+    return Outcome(sorted(values)[len(values) // 2], None, list(values), version="v1")
+
+
+def test_relative_timings_with_too_few_processes_are_undecided_not_unchanged() -> None:
+    # Twice as slow in every process, but 3 + 3 processes cannot reach p < 0.001.
+    before, after = processes(1.0, 1.01, 0.99), processes(2.0, 2.01, 1.99)
+    comparison = compare(BASE, HEAD, {RELATIVE: before}, {RELATIVE: after}, GATE_UNITS)
+    (change,) = comparison.changes
+    assert change.status is Status.UNDECIDED
+    assert change.significance == "too few processes (3+3 processes; 7 each needed)"
+    assert comparison.exit_code == 2
+    text = render_markdown(comparison)
+    assert text.startswith("## bncvl check: ⚠️ undecided: relative timings with too few processes")
+    assert "### Undecided: too few processes (1)" in text
+
+
+def test_nothing_compared_is_not_a_pass() -> None:
+    comparison = compare(BASE, HEAD, {COUNTS: single(math.nan)}, {COUNTS: single(math.nan)}, GATE_UNITS)
+    assert comparison.changes == ()
+    assert comparison.exit_code == 2
+    assert render_markdown(comparison).startswith("## bncvl check: ⚠️ nothing measured")
+
+
+class _FakeRun:
+    """A CheckRun whose results are given: instruction counts skipped at both commits (valgrind gone)."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        output_dir.mkdir(parents=True, exist_ok=True)
+
+    def build(self, commits: list[str]) -> None:
+        pass
+
+    def benchmark(self, commits: list[str], bench: list[str], rounds: int) -> None:
+        pass
+
+    def outcomes(self, commit: str) -> tuple[dict[str, Outcome], dict[str, str]]:
+        values = [1.0 + i / 100 for i in range(7)]
+        return {COUNTS: single(math.nan), RELATIVE: processes(*values)}, GATE_UNITS
+
+    def machine_record(self, commit: str) -> dict[str, str]:
+        return {"machine": "vm"}
+
+
+def test_a_default_check_whose_instruction_counts_did_not_run_exits_2(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bncvl.commands import check as check_command
+
+    (repo / "README").write_text("two\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two"], cwd=repo, check=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(check_command.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(check_command.CheckRun, "prepare", lambda *args: _FakeRun(repo / "out"))
+
+    assert cli_main(["check", "HEAD~1", "HEAD"]) == 2
+    captured = capsys.readouterr()
+    # The relative timing alone was quiet, but the check gates on counts too: report and error say so.
+    assert "## bncvl check: ⚠️ not measured: no instruction counts at both commits" in captured.out
+    assert (
+        "the default check gates on instruction counts and relative timings, but no instruction counts were "
+        f"measured at both commits; see {repo / 'out' / 'asv-run.log'}"
+    ) in captured.err
+    # The same results with benchmarks chosen by -b: what was asked for was measured, so it passes.
+    assert cli_main(["check", "HEAD~1", "HEAD", "-b", "RelativeWallTime"]) == 0

@@ -8,8 +8,10 @@ asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
 see :mod:`bncvl.track.verdict`.
 
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
-benchmark; 2 a usage error, a commit that cannot be built, or a benchmark that
-failed at both commits, so that nothing was measured (the reason is printed).
+benchmark; 2 a usage error, a commit that cannot be built, or a check that
+cannot decide: no benchmark ran, a benchmark failed at both commits, a
+relative timing had too few processes, or (default selection) the instruction
+counts or relative timings it gates on did not run (the reason is printed).
 ``asv compare`` always exits 0 and ``asv continuous`` counts every increase as
 worse, so neither exit code is used.
 """
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 from bncvl.commands import common_args
 from bncvl.track.asv import CONF_NAME, read_conf
 from bncvl.track.checkrun import CheckRun
-from bncvl.track.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR
+from bncvl.track.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR, Evidence
 from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
 
 __all__ = [
@@ -64,6 +67,10 @@ counts and relative timings get theirs from :mod:`bncvl.track.decision`; bytes
 and other exact counts the default 1.10."""
 
 DEFAULT_OUTPUT_DIR = Path(".asv") / "check"
+
+GATES = (Evidence.INSTRUCTIONS, Evidence.RELATIVE)
+"""What the default selection gates on: a default check in which either ran at neither commit (valgrind
+missing when the benchmarks ran, say) cannot say there is no regression, and exits 2."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -155,6 +162,7 @@ def main(args: argparse.Namespace) -> int:
         machine=run.machine_record(head),
         base_label=commit_subject(root, base),
         head_label=commit_subject(root, head),
+        required=GATES if args.bench is None else (),
     )
     markdown = report.render_markdown(comparison)
     print(markdown)
@@ -162,4 +170,11 @@ def main(args: argparse.Namespace) -> int:
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(markdown)
+    if comparison.missing and not comparison.regressed:
+        print(
+            f"bncvl check: error: the default check gates on {' and '.join(kind.value for kind in GATES)}, but no "
+            + " and no ".join(kind.value for kind in comparison.missing)
+            + f" were measured at both commits; see {run.output_dir / 'asv-run.log'}",
+            file=sys.stderr,
+        )
     return comparison.exit_code

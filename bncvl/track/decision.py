@@ -72,8 +72,8 @@ MIN_PROCESSES = 7
 class Evidence(enum.Enum):
     """What kind of measurement a benchmark is, for the decision."""
 
-    INSTRUCTIONS = "instructions"
-    RELATIVE = "relative timing"
+    INSTRUCTIONS = "instruction counts"
+    RELATIVE = "relative timings"
     NONE = "none"
 
 

@@ -57,8 +57,14 @@ def _headline(comparison: Comparison) -> str:
         return "❌ regression: benchmarks started failing"
     if comparison.worsened:
         return "❌ regression: benchmarks got significantly worse"
+    if comparison.missing:
+        return "⚠️ not measured: no " + " and no ".join(kind.value for kind in comparison.missing) + " at both commits"
     if comparison.with_status(Status.FAILING):
         return "⚠️ not measured: benchmarks failed at both commits"
+    if comparison.with_status(Status.UNDECIDED):
+        return "⚠️ undecided: relative timings with too few processes"
+    if not comparison.changes:
+        return "⚠️ nothing measured: no benchmark ran at either commit"
     if comparison.improved:
         return "✅ no regression; some benchmarks improved"
     return "✅ no significant change"
@@ -92,6 +98,7 @@ def render_markdown(comparison: Comparison) -> str:
         ("Worsened", comparison.worsened),
         ("Newly failing", comparison.newly_failing),
         ("Failing at both commits", comparison.with_status(Status.FAILING)),
+        ("Undecided: too few processes", comparison.with_status(Status.UNDECIDED)),
         ("Improved", comparison.improved),
     )
     for title, changes in sections:
@@ -100,7 +107,9 @@ def render_markdown(comparison: Comparison) -> str:
         lines.extend(_table(changes) if changes else ["None."])
         lines.append("")
     compared = [
-        c for c in comparison.changes if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE, Status.FAILING)
+        c
+        for c in comparison.changes
+        if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE, Status.FAILING, Status.UNDECIDED)
     ]
     if compared:
         lines += ["<details><summary>Every benchmark compared</summary>", "", *_table(compared), "", "</details>", ""]

@@ -65,6 +65,7 @@ class Status(enum.Enum):
     INFORMATIVE = "informative"
     SKIPPED = "skipped"
     FAILING = "failing at both commits"
+    UNDECIDED = "undecided"
     NOT_COMPARABLE = "not comparable"
 
 
@@ -193,6 +194,8 @@ class Comparison:
     machine: Mapping[str, object] = field(default_factory=dict)
     base_label: str = ""
     head_label: str = ""
+    required: tuple[Evidence, ...] = ()
+    """Evidence the check gates on: when none of a kind was measured at both commits, it cannot pass."""
 
     def with_status(self, status: Status) -> list[Change]:
         return [change for change in self.changes if change.status is status]
@@ -215,12 +218,32 @@ class Comparison:
         return bool(self.worsened or self.newly_failing)
 
     @property
+    def unmeasured(self) -> list[Change]:
+        """What the check could not decide: failed at both commits, or relative timings with too few processes."""
+        return self.with_status(Status.FAILING) + self.with_status(Status.UNDECIDED)
+
+    def measured(self, kind: Evidence) -> list[Change]:
+        """The benchmarks of evidence ``kind`` measured and decided at both commits."""
+        return [
+            change
+            for change in self.changes
+            if evidence_kind(change.unit) is kind
+            and change.status not in (Status.SKIPPED, Status.FAILING, Status.UNDECIDED, Status.NOT_COMPARABLE)
+        ]
+
+    @property
+    def missing(self) -> list[Evidence]:
+        """The :attr:`required` kinds of evidence of which no benchmark was measured at both commits."""
+        return [kind for kind in self.required if not self.measured(kind)]
+
+    @property
     def exit_code(self) -> int:
-        """``bncvl check``'s status: 1 on a regression or a newly failing benchmark; 2 when a benchmark
-        failed at both commits, so nothing was measured; else 0."""
+        """``bncvl check``'s status: 1 on a regression or a newly failing benchmark; 2 when nothing was
+        compared, a benchmark failed at both commits, a relative timing had too few processes or a
+        :attr:`required` kind of evidence is missing, so the check cannot say there is no regression; else 0."""
         if self.regressed:
             return 1
-        return 2 if self.with_status(Status.FAILING) else 0
+        return 2 if self.unmeasured or self.missing or not self.changes else 0
 
 
 def _asv_pair(outcome: Outcome) -> tuple[Mapping[str, float], Sequence[float] | None] | None:
@@ -239,8 +262,11 @@ def default_factor(unit: str | None, factor: float) -> float:
 
 
 def _judge_processes(before: Outcome, after: Outcome, factor: float) -> tuple[Status, str]:
-    """Relative timing: the per-process test of :mod:`bncvl.track.decision` (lower is better)."""
+    """Relative timing: the per-process test of :mod:`bncvl.track.decision` (lower is better); undecided
+    with fewer than :data:`bncvl.track.decision.MIN_PROCESSES` processes at a commit."""
     test = compare_processes(before.samples or [before.value], after.samples or [after.value], factor)
+    if not test.enough:
+        return Status.UNDECIDED, test.describe()
     if test.worse:
         return Status.WORSENED, test.describe()
     if test.better:
@@ -292,6 +318,7 @@ def compare(
     machine: Mapping[str, object] | None = None,
     base_label: str = "",
     head_label: str = "",
+    required: Sequence[Evidence] = (),
 ) -> Comparison:
     """Judge every benchmark present at either commit.
 
@@ -304,6 +331,7 @@ def compare(
         factor: the default factor (>= 1).
         factor_rules: per-benchmark overrides; the first match wins.
         machine: the machine record, shown in the report.
+        required: kinds of evidence the check gates on (:attr:`Comparison.required`).
 
     Returns:
         The :class:`Comparison`, changes sorted by name.
@@ -320,5 +348,13 @@ def compare(
         status, better, how = judge(name, b, a, unit, own_factor)
         changes.append(Change(name, unit, b, a, status, own_factor, better, how))
     return Comparison(
-        base, head, tuple(changes), factor, tuple(factor_rules), dict(machine or {}), base_label, head_label
+        base,
+        head,
+        tuple(changes),
+        factor,
+        tuple(factor_rules),
+        dict(machine or {}),
+        base_label,
+        head_label,
+        tuple(required),
     )
