@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -312,6 +313,7 @@ class _FakeRun:
 
     def __init__(self, output_dir: Path) -> None:
         self.output_dir = output_dir
+        self.log_path = output_dir / "asv-run.log"
         output_dir.mkdir(parents=True, exist_ok=True)
 
     def build(self, commits: list[str]) -> None:
@@ -350,3 +352,26 @@ def test_a_default_check_whose_instruction_counts_did_not_run_exits_2(
     ) in captured.err
     # The same results with benchmarks chosen by -b: what was asked for was measured, so it passes.
     assert cli_main(["check", "HEAD~1", "HEAD", "-b", "RelativeWallTime"]) == 0
+
+
+@pytest.mark.parametrize("text", [None, "{not json", "[]"])
+def test_the_checks_units_come_from_a_readable_benchmarks_json_or_an_error(tmp_path: Path, text: str | None) -> None:
+    # The units say which benchmarks are instruction counts or relative timings: never guessed.
+    from bncvl.track.checkrun import CheckRun
+
+    run = CheckRun(tmp_path / "asv.conf.json", tmp_path / "out", "vm")
+    run.results_dir.mkdir(parents=True)
+    if text is not None:
+        (run.results_dir / "benchmarks.json").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(f"{run.results_dir / 'benchmarks.json'}: ")):
+        run.units()
+
+
+def test_a_corrupt_machine_record_is_named(tmp_path: Path) -> None:
+    from bncvl.track.checkrun import CheckRun
+
+    run = CheckRun(tmp_path / "asv.conf.json", tmp_path / "out", "vm")
+    (run.results_dir / "vm").mkdir(parents=True)
+    (run.results_dir / "vm" / "machine.json").write_text('{"machine": "vm", "version": 1')
+    with pytest.raises(ValueError, match=r"machine\.json: asv's machine record is missing or unreadable"):
+        run.machine_record("a" * 40)

@@ -174,7 +174,7 @@ def main(args: argparse.Namespace) -> int:
         print(
             f"bncvl check: error: the default check gates on {' and '.join(kind.value for kind in GATES)}, but no "
             + " and no ".join(kind.value for kind in comparison.missing)
-            + f" were measured at both commits; see {run.output_dir / 'asv-run.log'}",
+            + f" were measured at both commits; see {run.log_path}",
             file=sys.stderr,
         )
     return comparison.exit_code

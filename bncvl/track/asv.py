@@ -20,7 +20,9 @@ __all__ = [
     "find_conf",
     "has_results",
     "machine_name",
+    "read_benchmarks",
     "read_conf",
+    "read_machine",
     "resolve_dirs",
     "run_command",
 ]
@@ -65,6 +67,41 @@ def read_conf(path: Path) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data
+
+
+def read_benchmarks(path: Path) -> dict[str, dict]:
+    """asv's :data:`BENCHMARKS_FILE`: each benchmark's metadata (unit, params, version) by name.
+
+    Raises:
+        ValueError: the file is missing, is not asv's JSON of that version, or is not an object.
+    """
+    from asv import util
+
+    try:
+        data = util.load_json(str(path), api_version=2)
+    except (util.UserError, OSError) as error:
+        raise ValueError(f"{path}: asv's list of benchmarks is missing or unreadable: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of benchmarks, got {type(data).__name__}")
+    return {name: meta for name, meta in data.items() if isinstance(meta, dict)}
+
+
+def read_machine(path: Path) -> dict:
+    """asv's :data:`MACHINE_FILE` of one machine.
+
+    Raises:
+        ValueError: the file is missing, is not asv's JSON of that version, or is not an object.
+    """
+    from asv import util
+    from asv.machine import Machine
+
+    try:
+        record = util.load_json(str(path), api_version=Machine.api_version)
+    except (util.UserError, OSError) as error:
+        raise ValueError(f"{path}: asv's machine record is missing or unreadable: {error}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(record).__name__}")
+    return record
 
 
 def run_command(

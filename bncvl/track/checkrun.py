@@ -15,7 +15,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE, machine_name, read_conf, run_command
+from bncvl.track.asv import (
+    BENCHMARKS_FILE,
+    MACHINE_FILE,
+    machine_name,
+    read_benchmarks,
+    read_conf,
+    read_machine,
+    run_command,
+)
 
 __all__ = ["NO_DEPS_INSTALL", "CheckRun"]
 
@@ -214,18 +222,17 @@ class CheckRun:
         return outcomes, self.units()
 
     def units(self) -> dict[str, str | None]:
-        path = self.results_dir / BENCHMARKS_FILE
-        if not path.is_file():
-            return {}
-        benchmarks = json.loads(path.read_text())
-        return {name: info.get("unit") for name, info in benchmarks.items() if isinstance(info, dict)}
+        """The unit of each benchmark, from the run's :data:`BENCHMARKS_FILE` (it says which benchmarks are
+        instruction counts or relative timings, so a missing or corrupt one is an error, not a guess)."""
+        benchmarks = read_benchmarks(self.results_dir / BENCHMARKS_FILE)
+        return {name: info.get("unit") for name, info in benchmarks.items()}
 
     def machine_record(self, commit: str) -> dict[str, object]:
         """The machine and environment facts asv stored with ``commit``'s results (machine.json, python, torch...)."""
         record: dict[str, object] = {}
         machine_json = self.results_dir / self.machine / MACHINE_FILE
         if machine_json.is_file():
-            record.update(json.loads(machine_json.read_text()))
+            record.update(read_machine(machine_json))
         for result in self._results(commit):
             record.update(result.params)
         return record

@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bncvl._extras import needs_extra
-from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE
+from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE, read_benchmarks, read_machine
 
 with needs_extra("dashboard", "bncvl.track.results"):
     import numpy as np
     import pandas as pd
     from asv import util
-    from asv.machine import Machine
     from asv.results import Results
 
 __all__ = ["PARAM_COLUMNS", "ResultsSet", "load_results"]
@@ -216,11 +215,10 @@ def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
         warnings.append(f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)")
         return {}
     try:
-        data = util.load_json(str(path), api_version=2)
-    except (util.UserError, OSError) as error:
-        warnings.append(f"{path}: unreadable, units and parameter names are unknown: {error}")
+        return read_benchmarks(path)
+    except ValueError as error:
+        warnings.append(f"{error}; units and parameter names are unknown")
         return {}
-    return {name: meta for name, meta in data.items() if isinstance(meta, dict)}
 
 
 def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
@@ -229,14 +227,10 @@ def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
         warnings.append(f"{path}: missing; the machine's facts are taken from its result files")
         return {}
     try:
-        record = util.load_json(str(path), api_version=Machine.api_version)
-    except (util.UserError, OSError) as error:
-        warnings.append(f"{path}: unreadable, the machine's facts are taken from its result files: {error}")
+        return read_machine(path)
+    except ValueError as error:
+        warnings.append(f"{error}; the machine's facts are taken from its result files")
         return {}
-    if not isinstance(record, dict):
-        warnings.append(f"{path}: expected a JSON object, got {type(record).__name__}; ignored")
-        return {}
-    return record
 
 
 def _param_label(value: str) -> str:
