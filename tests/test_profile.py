@@ -40,8 +40,11 @@ def test_every_variant_has_the_reference_constructor_and_state_dict():
 
 def test_workloads_are_seeded_and_identical_across_variants():
     a = make_workload("reference", PRESETS["tiny"], "train")
-    b = make_workload("reference", PRESETS["tiny"], "train")
+    b = make_workload("cached", PRESETS["tiny"], "train")
+    assert type(a.layer) is not type(b.layer)
     assert torch.equal(a.x, b.x) and torch.equal(a.layer.weight, b.layer.weight)
+    other = make_workload("reference", PRESETS["tiny"], "train", seed=1)
+    assert not torch.equal(a.x, other.x) and not torch.equal(a.layer.weight, other.layer.weight)
     assert a.x.requires_grad and a.layer.training
     assert not make_workload("reference", PRESETS["tiny"], "eval").layer.training
     assert a.layer.bias.abs().sum() > 0  # a non-zero bias is exercised
@@ -78,6 +81,20 @@ def test_profile_prints_table(capsys):
     assert "batch 2, 8->8 channels, 16x16, k=3; cpu float32, 1 thread(s)" in out
     assert sum(line.startswith("reference ") for line in out.splitlines()) == 2
     assert "eval_forward" in out and "train_step" in out and "1.00x" in out
+
+
+def test_profile_seed_reaches_the_workloads(monkeypatch):
+    from bncvl.commands import profile
+
+    seeds = []
+
+    def recording(*args, **kwargs):
+        seeds.append(args[5])
+        return make_workload(*args, **kwargs)
+
+    monkeypatch.setattr(profile, "make_workload", recording)
+    assert main(["profile", *TINY, "--variants", "reference", "--seed", "7"]) == 0
+    assert seeds and set(seeds) == {7}
 
 
 def test_profile_json_is_machine_readable(capsys):

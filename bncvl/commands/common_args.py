@@ -80,7 +80,7 @@ def add_json(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def add_seed(parser: argparse.ArgumentParser, default: int) -> None:
-    """``--seed N``: seeds torch, numpy and Python's ``random``."""
+    """``--seed N``: the seed of the command's weights, inputs and data."""
     parser.add_argument("--seed", type=int, default=default, help=f"random seed (default {default})")
 
 

@@ -63,6 +63,7 @@ def profile_variants(
     variants: list[str],
     repeats: int,
     warmup: int,
+    seed: int = DEFAULT_SEED,
 ) -> list[ProfileRow]:
     """Time eval forward and the training step of each variant and of the conv limit.
 
@@ -75,7 +76,7 @@ def profile_variants(
         measured: dict[str, Measurement | NotImplementedError] = {}
         for name in ["reference", LIMIT, *(v for v in variants if v not in ("reference", LIMIT))]:
             try:
-                work = make_workload(name, shape, mode, device, dtype)
+                work = make_workload(name, shape, mode, device, dtype, seed)
                 timer = Timer(getattr(work, pass_name), device, label=f"{name}/{pass_name}", warmup=warmup)
                 measured[name] = timer.repeat(repeats)
             except NotImplementedError as reason:
@@ -175,7 +176,7 @@ def main(args: argparse.Namespace) -> int:
             "(bncvl.measure.timer.keep_freed_memory), which cannot be undone; run the profile in a fresh process"
         )
     with reproducible(args.seed, args.threads, keep_freed=not args.system_malloc):
-        rows = profile_variants(shape, device, dtype, variants, args.repeats, args.warmup)
+        rows = profile_variants(shape, device, dtype, variants, args.repeats, args.warmup, args.seed)
     config = {
         "shape": asdict(shape),
         "device": str(device),
