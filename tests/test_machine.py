@@ -94,6 +94,19 @@ def test_gpu_facts_without_pynvml_say_how_to_get_them(two_h100s: None, monkeypat
     assert facts["mig_mode"] == "unknown"
 
 
+def test_gpu_facts_when_nvml_cannot_start_say_why(two_h100s: None) -> None:
+    fake = FakeNvml(None)
+
+    def no_library() -> None:
+        raise fake.NVMLError("NVML Shared Library Not Found")
+
+    fake.nvmlInit = no_library
+    facts = machine.device_facts(nvml=fake)
+    assert facts["gpu_driver"] == "unknown (NVML failed to start: NVML Shared Library Not Found)"
+    assert facts["mig_mode"] == "unknown"
+    assert facts["gpu_model"] == "NVIDIA H100 80GB HBM3"  # torch's facts are kept
+
+
 @pytest.mark.parametrize(
     ("model", "count", "name"),
     [

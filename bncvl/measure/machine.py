@@ -79,7 +79,10 @@ def _nvml_facts(nvml: ModuleType | None) -> dict[str, str]:
             import pynvml as nvml
         except ImportError:
             return {"gpu_driver": "unknown (pip install 'bncvl[gpu]')", "mig_mode": "unknown"}
-    nvml.nvmlInit()
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as error:  # e.g. the driver's libnvidia-ml is missing: say so in the facts
+        return {"gpu_driver": f"unknown (NVML failed to start: {error})", "mig_mode": "unknown"}
     try:
         driver = nvml.nvmlSystemGetDriverVersion()
         handle = nvml.nvmlDeviceGetHandleByIndex(0)
