@@ -268,12 +268,15 @@ def test_time_benchmarks_default_to_a_wider_factor_than_bytes():
 def test_the_default_check_without_valgrind_exits_2_naming_it(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bncvl.commands import check as check_command
+    from bncvl import _extras
 
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(check_command.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(_extras.shutil, "which", lambda tool: None if tool == "callgrind_control" else tool)
     assert cli_main(["check", "HEAD", "HEAD"]) == 2
-    assert "need valgrind on PATH: install Debian's valgrind package" in capsys.readouterr().err
+    assert (
+        "the default check gates on instruction counts, which need valgrind: callgrind_control is not on PATH; "
+        "install Debian's valgrind package (apt-get install valgrind); or choose benchmarks with -b"
+    ) in capsys.readouterr().err
 
 
 # --- a check that cannot decide exits 2, never a silent pass ---------------------------------------
@@ -339,7 +342,7 @@ def test_a_default_check_whose_instruction_counts_did_not_run_exits_2(
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two"], cwd=repo, check=True)
     monkeypatch.chdir(repo)
-    monkeypatch.setattr(check_command.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(check_command, "valgrind_missing", lambda: None)
     monkeypatch.setattr(check_command.CheckRun, "prepare", lambda *args: _FakeRun(repo / "out"))
 
     assert cli_main(["check", "HEAD~1", "HEAD"]) == 2

@@ -19,10 +19,10 @@ worse, so neither exit code is used.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
+from bncvl._extras import valgrind_missing
 from bncvl.commands import common_args
 from bncvl.track.asv import CONF_NAME, read_conf
 from bncvl.track.checkrun import CheckRun
@@ -123,10 +123,11 @@ def main(args: argparse.Namespace) -> int:
             f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "
             f"round; got {args.rounds}"
         )
-    if args.bench is None and shutil.which("valgrind") is None:
+    missing_tool = valgrind_missing() if args.bench is None else None
+    if missing_tool:
         raise RuntimeError(
-            "the default check gates on instruction counts, which need valgrind on PATH: install Debian's "
-            "valgrind package (apt-get install valgrind), or choose benchmarks with -b"
+            f"the default check gates on instruction counts, which need valgrind: {missing_tool}; "
+            "or choose benchmarks with -b"
         )
 
     root = toplevel(Path.cwd())

@@ -13,7 +13,6 @@ A second run reuses everything that exists, so it goes straight to step 4.
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bncvl._extras import valgrind_missing
 from bncvl.analysis.rundir import SUMMARY, read_json
 from bncvl.commands import common_args, run_command
 from bncvl.measure.machine import register
@@ -97,10 +97,11 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     print(f"machine {machine!r}")
 
     _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'quick'})")
-    if shutil.which("valgrind") is None:
+    missing_tool = valgrind_missing()
+    if missing_tool:
         print(
-            "bncvl pipeline: valgrind is not installed, so instruction counts are skipped and the dashboard can "
-            "confirm no step with them; install Debian's valgrind package (apt-get install valgrind)",
+            f"bncvl pipeline: {missing_tool}. Instruction counts are skipped, and the dashboard can confirm no "
+            "step with them",
             file=sys.stderr,
         )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
