@@ -55,11 +55,17 @@ def test_default_subset_selects_the_quick_subset_storage_and_quantization():
     assert bench_quantization.__name__.split(".")[-1] in DEFAULT_BENCHMARKS
 
 
-def test_complete_run_needs_a_finished_summary(tmp_path):
+def test_complete_run_needs_a_finished_summary(tmp_path, capsys):
     run = tmp_path / "default"
     assert not complete_run(tmp_path, "default")
     run.mkdir()
     (run / "summary.json").write_text('{"complete": tr')  # truncated by an interruption
+    assert not complete_run(tmp_path, "default")
+    assert f"{run / 'summary.json'}: invalid JSON" in capsys.readouterr().err
+    (run / "summary.json").write_text("[]")
+    assert not complete_run(tmp_path, "default")
+    assert f"{run / 'summary.json'}: expected a JSON object, got list" in capsys.readouterr().err
+    (run / "summary.json").write_text(json.dumps({"complete": "yes"}))
     assert not complete_run(tmp_path, "default")
     (run / "summary.json").write_text(json.dumps({"complete": True}))
     assert complete_run(tmp_path, "default")

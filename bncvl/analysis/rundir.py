@@ -164,8 +164,20 @@ class RunWriter:
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
-    """Parse one JSON file (``config.json``, ``summary.json``, ...)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The JSON object of one file (``config.json``, ``summary.json``, ...).
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: it is not JSON, or not an object; the message names the file.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: invalid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
 
 
 def read_jsonl(path: str | os.PathLike[str], warnings: list[str] | None = None) -> list[dict[str, Any]]:
@@ -275,18 +287,14 @@ class Run:
 
 def _read_json(path: Path, warnings: list[str], required: bool = True) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     except FileNotFoundError:
         if required:
             warnings.append(f"{path}: missing")
         return {}
     except ValueError as error:
-        warnings.append(f"{path}: invalid JSON, ignored: {error}")
+        warnings.append(f"{error}; ignored")
         return {}
-    if not isinstance(data, dict):
-        warnings.append(f"{path}: expected a JSON object, got {type(data).__name__}; ignored")
-        return {}
-    return data
 
 
 def load_run(path: str | os.PathLike[str]) -> Run:

@@ -66,7 +66,7 @@ def complete_run(runs_dir: Path, name: str) -> bool:
     if not summary.exists():
         return False
     try:
-        return bool(read_json(summary).get("complete"))
+        return read_json(summary).get("complete") is True  # as analysis.rundir.Run.complete
     except (OSError, ValueError) as error:
         print(f"bncvl pipeline: {summary} is unreadable ({error}); treating the run as incomplete", file=sys.stderr)
         return False
