@@ -90,12 +90,11 @@ def test_means_are_over_every_poll() -> None:
     reading = sample_until_scripted_polls_done(fake)
     samples = reading.samples
     assert len(samples) >= 2
-    expected_gpu = sum(s.gpu_utilization_pct for s in samples) / len(samples)
-    assert reading.gpu_utilization_pct == pytest.approx(expected_gpu)
     # the first poll is the scripted first reading, every later one the second
     assert samples[0] == NvmlSample(samples[0].time_s, 100.0, 40.0, 300.0, 1980.0)
     assert all(s.gpu_utilization_pct == 50.0 for s in samples[1:])
     n = len(samples)
+    assert reading.gpu_utilization_pct == pytest.approx((100 + 50 * (n - 1)) / n)
     assert reading.memory_utilization_pct == pytest.approx((40 + 20 * (n - 1)) / n)
     assert reading.power_w == pytest.approx((300 + 200 * (n - 1)) / n)
     assert reading.sm_clock_mhz == pytest.approx((1980 + 1500 * (n - 1)) / n)
