@@ -102,7 +102,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS})"
     )
-    parser.add_argument("--main-branch", help="branch for the default BASE (default: asv.conf.json's first branch)")
+    parser.add_argument(
+        "--main-branch", help="branch for the default BASE (default: asv.conf.json's first branch, else main)"
+    )
     common_args.add_config(parser)
     parser.add_argument(
         "--output-dir",

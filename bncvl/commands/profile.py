@@ -169,7 +169,7 @@ def main(args: argparse.Namespace) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = sorted(set(variants) - set(VARIANTS) - set(BASELINES))
     if unknown:
-        raise ValueError(f"--variants: unknown {unknown}; expected names from {sorted(VARIANTS)}")
+        raise ValueError(f"--variants: unknown {unknown}; expected names from {sorted([*VARIANTS, *BASELINES])}")
     if args.system_malloc and keep_freed_memory.cache_info().currsize:
         raise RuntimeError(
             "--system-malloc: this process has already set keep-freed malloc options "

@@ -1,4 +1,4 @@
-"""``bncvl summary``: a Larq-style summary of the analysis network (or of a run's)."""
+"""``bncvl summary``: a Larq-style summary of the analysis network (binary or, with ``--float``, its float baseline)."""
 
 from __future__ import annotations
 
