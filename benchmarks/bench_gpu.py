@@ -7,7 +7,9 @@ polls NVML, once; the five ``track_`` methods report that one loop.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from asv_runner.benchmarks.mark import SkipNotImplemented
@@ -26,13 +28,44 @@ from benchmarks.common import (
     synchronize,
 )
 
-__all__ = ["GPU", "sustained_forward"]
+__all__ = ["GPU", "nvml_index", "sustained_forward"]
 
 PRESETS = ["small", "large"]
 
 
+def nvml_index(cuda_index: int, device_count: int, environ: Mapping[str, str] = os.environ) -> int:
+    """NVML's index of the GPU that torch calls ``cuda:<cuda_index>``.
+
+    NVML numbers all of the host's GPUs by PCI bus id and ignores ``CUDA_VISIBLE_DEVICES``; CUDA numbers
+    the visible ones, fastest first unless ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` (``benchmarks/__init__.py``
+    sets it unless you do). Sampling another GPU than the one at work would give figures of the wrong device.
+
+    Raises:
+        NotImplementedError: (asv: skipped, with this reason) the two numberings cannot be matched: several
+            GPUs in CUDA's fastest-first order, or ``CUDA_VISIBLE_DEVICES`` naming GPUs by UUID or MIG instance.
+    """
+    order = environ.get("CUDA_DEVICE_ORDER", "FASTEST_FIRST")
+    if order != "PCI_BUS_ID" and device_count > 1:
+        raise NotImplementedError(
+            f"NVML figures on a host with {device_count} GPUs need CUDA_DEVICE_ORDER=PCI_BUS_ID, so that CUDA "
+            f"and NVML number the GPUs alike; got CUDA_DEVICE_ORDER={order!r}"
+        )
+    visible = environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return cuda_index
+    entries = [entry.strip() for entry in visible.split(",")]
+    if not all(entry.isdigit() for entry in entries) or cuda_index >= len(entries):
+        raise NotImplementedError(
+            f"NVML figures need CUDA_VISIBLE_DEVICES as GPU indices (e.g. '1,0') naming cuda:{cuda_index}; "
+            f"got {visible!r}"
+        )
+    return int(entries[cuda_index])
+
+
 def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dict[str, float | None]:
     """Run eval forward for at least ``MIN_SAMPLED_SECONDS`` under NVML sampling; the five figures."""
+    import torch
+
     sampler_class = require("nvml", "NvmlSampler")
     min_seconds = require("nvml", "MIN_SAMPLED_SECONDS")
     cuda = resolve_device(device)
@@ -41,7 +74,8 @@ def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dic
         work.eval_forward()
     synchronize(cuda)
     calls = 0
-    with sampler_class(device_index=cuda.index or 0) as sampler:
+    index = cuda.index if cuda.index is not None else torch.cuda.current_device()
+    with sampler_class(device_index=nvml_index(index, torch.cuda.device_count())) as sampler:
         start = time.perf_counter()
         while time.perf_counter() - start < min_seconds:
             for _ in range(10):

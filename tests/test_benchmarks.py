@@ -11,6 +11,7 @@ import inspect
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -334,3 +335,36 @@ def test_dashboard_load_skips_through_asv_without_the_dashboard_extra(monkeypatc
         # A setup_cache that returned None would make asv call setup without the cache, a TypeError.
         benchmark.set_cache(benchmark.do_setup_cache())
         assert benchmark.do_setup() is True, method  # skipped: NotImplementedError in setup
+
+
+@pytest.mark.parametrize(
+    ("cuda_index", "count", "environ", "expected"),
+    [
+        (0, 1, {}, 0),  # one GPU: the order does not matter
+        (1, 2, {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}, 1),
+        (0, 2, {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "3,1"}, 3),
+        (1, 2, {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": " 3, 1"}, 1),
+    ],
+)
+def test_nvml_samples_the_gpu_torch_uses(cuda_index: int, count: int, environ: dict, expected: int) -> None:
+    assert bench_gpu.nvml_index(cuda_index, count, environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "need CUDA_DEVICE_ORDER=PCI_BUS_ID.*got CUDA_DEVICE_ORDER='FASTEST_FIRST'"),
+        ({"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "GPU-8f3c"}, "got 'GPU-8f3c'"),
+        ({"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "2"}, "naming cuda:1; got '2'"),
+    ],
+)
+def test_nvml_figures_skip_when_the_numberings_cannot_match(environ: dict, message: str) -> None:
+    with pytest.raises(NotImplementedError, match=message):
+        bench_gpu.nvml_index(1, 2, environ)
+
+
+def test_the_suite_numbers_gpus_as_nvml_does() -> None:
+    script = "import os, benchmarks; print(os.environ['CUDA_DEVICE_ORDER'])"
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_DEVICE_ORDER"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PCI_BUS_ID"
