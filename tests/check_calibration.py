@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bncvl.track.asv import CONF_NAME, machine_name
 from tests import planted
 
 PLANTS: dict[str, Callable[[Path], dict[str, str]]] = {
@@ -61,53 +62,57 @@ def run_check(repo: Path, workdir: Path, base: str, head: str) -> dict:
         "seconds": round(elapsed, 1),
         "worsened": [line.split("`")[1] for line in worsened.splitlines() if line.startswith("| `")],
         "error": result.stderr[-3000:] if result.returncode not in (0, 1) else "",
-        "values": {"base": _values(output, base), "head": _values(output, head)},
+        "values": {side: _values(output, commit, machine_name()) for side, commit in (("base", base), ("head", head))}
+        if report
+        else {},
+        "units": _units(output) if report else {},
         "report": report,
     }
 
 
-def _values(output: Path, commit: str) -> dict[str, list[float]]:
-    """Every benchmark's samples at ``commit`` in a check's results (its value where asv kept none),
-    so that the decision can be recomputed for other thresholds."""
-    from asv.commands.compare import unroll_result
-    from asv.results import iter_results_for_machine_and_hash
+def _values(output: Path, commit: str, machine: str) -> dict[str, list[float] | None]:
+    """Every benchmark's samples at ``commit`` in a check's results (its value where asv kept none; None
+    where it failed), read as ``bncvl check`` reads them, so that the decision can be recomputed."""
+    from bncvl.track.checkrun import CheckRun
 
-    values: dict[str, list[float]] = {}
-    results_dir = output / "results"
-    machines = [d.name for d in results_dir.iterdir() if d.is_dir()] if results_dir.is_dir() else []
-    for machine in machines:
-        for result in iter_results_for_machine_and_hash(str(results_dir), machine, commit):
-            for key in result.get_all_result_keys():
-                params = result.get_result_params(key)
-                rows = unroll_result(
-                    key, params, result.get_result_value(key, params), result.get_result_samples(key, params)
-                )
-                for name, value, samples in rows:
-                    if value is not None and value == value:
-                        values[name] = list(samples) if samples else [value]
-    return values
+    outcomes, _ = CheckRun(output / CONF_NAME, output, machine).outcomes(commit)
+    return {
+        name: None if outcome.failed else list(outcome.samples or [outcome.value])
+        for name, outcome in outcomes.items()
+        if not outcome.skipped
+    }
+
+
+def _units(output: Path) -> dict[str, str | None]:
+    from bncvl.track.checkrun import CheckRun
+
+    return CheckRun(output / CONF_NAME, output, "").units()
 
 
 _UNITS = {"bench_instructions": "instructions", "bench_relative": "time ratio", "bench_memory": "bytes"}
-"""The unit of each module's benchmarks in the default check (as benchmarks.json gives them)."""
+"""Units of the default check's benchmarks, by module, for log entries written before entries kept their units."""
 
 
 def worsened_now(entry: dict) -> list[str]:
-    """The benchmarks today's decision (``bncvl.track.decision``, ``bncvl.track.verdict``) calls worse in a logged
-    check, from its recorded values, as ``bncvl check`` with its default factors would."""
+    """The benchmarks today's decision (``bncvl.track.decision``, ``bncvl.track.verdict``) calls worse or newly
+    failing in a logged check, from its recorded values, as ``bncvl check`` with its default factors would."""
     from bncvl.commands.check import DEFAULT_FACTOR_RULES
     from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
     def outcomes(side: str) -> dict[str, Outcome]:
         return {
-            name: Outcome(statistics.median(values), samples=values if len(values) > 1 else None)
+            name: Outcome(None)
+            if values is None
+            else Outcome(statistics.median(values), samples=values if len(values) > 1 else None)
             for name, values in entry["values"][side].items()
         }
 
-    units = {name.split("(", 1)[0]: _UNITS.get(name.split(".", 1)[0]) for name in entry["values"]["base"]}
+    units = entry.get("units") or {
+        name.split("(", 1)[0]: _UNITS.get(name.split(".", 1)[0]) for name in entry["values"]["base"]
+    }
     rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
     comparison = compare("base", "head", outcomes("base"), outcomes("head"), units, factor_rules=rules)
-    return [change.name for change in comparison.worsened]
+    return [change.name for change in comparison.worsened + comparison.newly_failing]
 
 
 def summary(logs: list[Path]) -> str:
@@ -160,6 +165,8 @@ def _effects(cases: dict[str, list[dict]]) -> str:
                 continue
             base, head = entry["values"]["base"], entry["values"]["head"]
             for name in base.keys() & head.keys():
+                if base[name] is None or head[name] is None:  # failed at a commit
+                    continue
                 if name.startswith("bench_instructions."):
                     counts[name.split("(", 1)[0].rsplit(".", 1)[1]].append(head[name][0] / base[name][0])
                 elif name.startswith("bench_relative."):

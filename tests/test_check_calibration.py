@@ -40,11 +40,17 @@ def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
     first = _write(tmp_path / "a", _entry("A/A", 0, 856682.4, SAME), _entry("pass+5%", 1, 901788.4, SAME))
     # Logged as not flagged (an older rule), flagged by today's: 7 of 7 processes 1.5x slower.
     second = _write(tmp_path / "b", _entry("A/A", 0, 856682.4, SAME), _entry("sleep-1ms", 0, 858000.0, slower))
+    broken = _entry("A/A", 1, 856682.4, SAME)
+    broken["values"]["head"][RELATIVE] = None  # failed at head: newly failing
+    broken["units"] = {COUNT.split("(")[0]: "instructions", RELATIVE.split("(")[0]: "time ratio"}
+    with (second / "calibration.jsonl").open("a") as stream:
+        stream.write(json.dumps(broken) + "\n")
 
     assert check_calibration.main(["--workdir", str(first), "--workdir", str(second), "--summary"]) == 0
     rows, effects = _tables(capsys.readouterr().out)
 
-    assert rows["A/A"][1:5] == ["2", "0", "0 of 2", "0"]
+    assert rows["A/A"][1:5] == ["3", "1", "1 of 3", "0"]
+    assert rows["A/A"][5] == "RelativeWallTime.track_eval_forward 1"
     assert rows["pass+5%"][1:5] == ["1", "1", "1 of 1", "0"]
     assert rows["pass+5%"][5] == "Instructions.track_eval_forward 1"
     assert rows["sleep-1ms"][1:5] == ["1", "0", "1 of 1", "0"]
@@ -68,3 +74,23 @@ def test_running_checks_takes_one_workdir(tmp_path, capsys):
     with pytest.raises(SystemExit):
         check_calibration.main(["--workdir", str(tmp_path / "a"), "--workdir", str(tmp_path / "b")])
     assert "running checks takes one --workdir; got 2" in capsys.readouterr().err
+
+
+def test_values_are_read_from_a_checks_results_as_bncvl_check_reads_them(tmp_path):
+    from bncvl.testing.results import CPU_MACHINE, write_results_set
+
+    hashes = write_results_set(
+        tmp_path / "out" / "results",
+        commits=2,
+        machines=[CPU_MACHINE],
+        presets=["small"],
+        devices=["cpu"],
+        failed=[(CPU_MACHINE, 1, "bench_memory.Memory.track_saved_activation_bytes")],
+    )
+    base = check_calibration._values(tmp_path / "out", hashes[0], CPU_MACHINE)
+    head = check_calibration._values(tmp_path / "out", hashes[1], CPU_MACHINE)
+    saved = "bench_memory.Memory.track_saved_activation_bytes('reference', 'small', 'cpu', 'float32')"
+    relative = "bench_relative.RelativeWallTime.track_eval_forward('reference', 'small', 'cpu', 'float32')"
+    assert len(base[saved]) == 1 and head[saved] is None  # a value without samples; failed at head
+    assert len(base[relative]) == 7  # one value per process
+    assert check_calibration._units(tmp_path / "out")["bench_memory.Memory.track_saved_activation_bytes"] == "bytes"
