@@ -117,8 +117,8 @@ def worsened_now(entry: dict) -> list[str]:
 
 def summary(logs: list[Path]) -> str:
     """Markdown tables of one or more logs, merged by case: checks, flagged (as run, and by today's
-    decision from the recorded values), which benchmarks flagged today, minutes per check; then what
-    each case moved (:func:`_effects`)."""
+    decision from the recorded values), which benchmarks flagged today, minutes per check, the checks
+    each gate flagged; then what each case moved (:func:`_effects`)."""
     cases: dict[str, list[dict]] = collections.defaultdict(list)
     for log in logs:
         for number, line in enumerate(log.read_text().splitlines(), 1):
@@ -129,8 +129,8 @@ def summary(logs: list[Path]) -> str:
             cases[entry["case"]].append(entry)
     lines = [
         "| case | checks | flagged as run | flagged now | errors | flagged now by (checks) | minutes per check "
-        "| load (1 min) |",
-        "|---|---:|---:|---:|---:|---|---|---|",
+        "| load (1 min) | flagged now by counts | by relative timings |",
+        "|---|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
     for case, entries in cases.items():
         measured = [e for e in entries if e["exit"] in (0, 1)]
@@ -142,7 +142,9 @@ def summary(logs: list[Path]) -> str:
             f"| {case} | {len(entries)} | {sum(e['exit'] == 1 for e in entries)} | "
             f"{sum(map(bool, now))} of {len(now)} | {len(entries) - len(measured)} | "
             + (", ".join(f"{kind} {count}" for kind, count in sorted(by.items())) or "-")
-            + f" | {min(minutes):.1f}-{max(minutes):.1f} | {min(loads):.1f}-{max(loads):.1f} |"
+            + f" | {min(minutes):.1f}-{max(minutes):.1f} | {min(loads):.1f}-{max(loads):.1f} | "
+            + " | ".join(str(sum(any(n.startswith(m) for n in names) for names in now)) for m in _GATE_MODULES)
+            + " |"
         )
     return "\n".join(lines) + "\n\n" + _effects(cases)
 
@@ -185,6 +187,10 @@ def _effects(cases: dict[str, list[dict]]) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+_GATE_MODULES = ("bench_instructions.", "bench_relative.")
+"""The default check's two gates by benchmark module: the checks each flagged, alone or not."""
 
 
 def _kind(name: str) -> str:

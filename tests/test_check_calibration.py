@@ -55,6 +55,10 @@ def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
     assert rows["pass+5%"][5] == "Instructions.track_eval_forward 1"
     assert rows["sleep-1ms"][1:5] == ["1", "0", "1 of 1", "0"]
     assert rows["sleep-1ms"][5] == "RelativeWallTime.track_eval_forward 1"
+    # The checks each gate flagged (counts, relative timings).
+    assert rows["pass+5%"][8:10] == ["1", "0"]
+    assert rows["sleep-1ms"][8:10] == ["0", "1"]
+    assert rows["A/A"][8:10] == ["0", "1"]  # the newly failing relative timing
 
     # What each case moved: count ratios head/base; relative timings' largest ratio and lowest p.
     assert effects["A/A"][1:5] == ["1.0000-1.0000", "-", "1.000 (0.5)", "0.5 (1.000)"]
