@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ class FakeNvml:
     def __init__(self, mig: int | None) -> None:
         self.mig = mig
         self.shutdown = False
+        self.handles = {"0:1b:0.0": "gpu0", "0:9a:0.0": "gpu1"}  # by PCI bus id
 
     def nvmlInit(self) -> None:
         pass
@@ -44,13 +46,16 @@ class FakeNvml:
     def nvmlSystemGetDriverVersion(self) -> bytes:
         return b"550.54.15"
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
-        return "gpu0"
+    def nvmlDeviceGetHandleByPciBusId(self, bus_id: str) -> str:
+        if bus_id not in self.handles:
+            raise self.NVMLError("Not Found")
+        return self.handles[bus_id]
 
     def nvmlDeviceGetMigMode(self, handle: str) -> list[int]:
         if self.mig is None:
             raise self.NVMLError_NotSupported("Not Supported")
-        return [self.mig, self.mig]
+        mode = self.mig if handle == "gpu1" else 1 - self.mig  # only torch's cuda:0 (gpu1) has the mode asked
+        return [mode, mode]
 
 
 @pytest.fixture
@@ -59,6 +64,9 @@ def two_h100s(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100 80GB HBM3")
+    # cuda:0 is the second GPU on the bus, as CUDA's fastest-first order or CUDA_VISIBLE_DEVICES=1,0 can make it
+    properties = types.SimpleNamespace(pci_domain_id=0, pci_bus_id=0x9A, pci_device_id=0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index=0: properties)
 
 
 def test_facts_on_this_cpu_machine() -> None:
@@ -105,6 +113,15 @@ def test_gpu_facts_when_nvml_cannot_start_say_why(two_h100s: None) -> None:
     assert facts["gpu_driver"] == "unknown (NVML failed to start: NVML Shared Library Not Found)"
     assert facts["mig_mode"] == "unknown"
     assert facts["gpu_model"] == "NVIDIA H100 80GB HBM3"  # torch's facts are kept
+
+
+def test_mig_mode_of_a_gpu_nvml_does_not_list_says_so(two_h100s: None) -> None:
+    fake = FakeNvml(1)
+    del fake.handles["0:9a:0.0"]
+    facts = machine.device_facts(nvml=fake)
+    assert facts["mig_mode"] == "unknown (NVML on the GPU at PCI 0:9a:0.0: Not Found)"
+    assert facts["gpu_driver"] == "550.54.15"
+    assert fake.shutdown
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,9 @@ def device_facts(nvml: ModuleType | None = None) -> dict[str, str]:
     Args:
         nvml: the ``pynvml`` module for the driver version and MIG mode;
             imported when available if not given, and those two facts are
-            ``"unknown"`` without it.
+            ``"unknown"`` without it. The MIG mode is that of torch's
+            ``cuda:0``, found by its PCI bus id (NVML numbers GPUs otherwise
+            than CUDA).
 
     Returns:
         One value per key of :data:`FACT_KEYS`.
@@ -69,11 +71,12 @@ def device_facts(nvml: ModuleType | None = None) -> dict[str, str]:
         "mig_mode": "n/a",
     }
     if gpu_count:
-        facts.update(_nvml_facts(nvml))
+        props = torch.cuda.get_device_properties(0)
+        facts.update(_nvml_facts(nvml, f"{props.pci_domain_id:x}:{props.pci_bus_id:x}:{props.pci_device_id:x}.0"))
     return facts
 
 
-def _nvml_facts(nvml: ModuleType | None) -> dict[str, str]:
+def _nvml_facts(nvml: ModuleType | None, pci_bus_id: str) -> dict[str, str]:
     if nvml is None:
         try:
             import pynvml as nvml
@@ -85,15 +88,18 @@ def _nvml_facts(nvml: ModuleType | None) -> dict[str, str]:
         return {"gpu_driver": f"unknown (NVML failed to start: {error})", "mig_mode": "unknown"}
     try:
         driver = nvml.nvmlSystemGetDriverVersion()
-        handle = nvml.nvmlDeviceGetHandleByIndex(0)
+        driver = driver.decode() if isinstance(driver, bytes) else str(driver)
         try:
+            handle = nvml.nvmlDeviceGetHandleByPciBusId(pci_bus_id)
             current, _pending = nvml.nvmlDeviceGetMigMode(handle)
             mig = "enabled" if current == nvml.NVML_DEVICE_MIG_ENABLE else "disabled"
         except nvml.NVMLError_NotSupported:
             mig = "n/a"
+        except nvml.NVMLError as error:  # e.g. no GPU at torch's bus id: name it rather than another GPU's mode
+            mig = f"unknown (NVML on the GPU at PCI {pci_bus_id}: {error})"
     finally:
         nvml.nvmlShutdown()
-    return {"gpu_driver": driver.decode() if isinstance(driver, bytes) else str(driver), "mig_mode": mig}
+    return {"gpu_driver": driver, "mig_mode": mig}
 
 
 def cpu_model() -> str:
