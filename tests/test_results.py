@@ -331,14 +331,19 @@ def test_device_comparison_gpu_over_cpu(results_set: tuple[Path, list[str]]) -> 
     assert latest_common_commit(at.iloc[0:0], [CPU_MACHINE]) is None
 
 
-def test_a_short_row_reads_as_failed_like_asv(tmp_path: Path) -> None:
+def test_a_short_row_reads_as_failed_like_asv_and_is_named(tmp_path: Path) -> None:
     root = handmade_set(tmp_path)
     path = root / "box" / "aaaaaaaa-env.json"
     document = json.loads(path.read_text())
     document["results"]["mod.Cls.time_grid"] = [[1.0, 2.0], document["results"]["mod.Cls.time_grid"][1], "v1"]
     path.write_text(json.dumps(document))
-    grid = load_results(root).points
-    grid = grid[grid["benchmark"] == "mod.Cls.time_grid"]
+    results = load_results(root)
+    assert results.warnings == (
+        f"{path} (2 values for 4 parameter combinations): benchmark 'mod.Cls.time_grid' has a result row of "
+        "another length than its parameter grid; a missing value reads as failed and an extra one is dropped, "
+        "as asv reads them",
+    )
+    grid = results.points[results.points["benchmark"] == "mod.Cls.time_grid"]
     expected = Results.load(str(path)).get_result_value(
         "mod.Cls.time_grid", document["results"]["mod.Cls.time_grid"][1]
     )

@@ -197,6 +197,12 @@ def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], d
             f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
             "benchmarks.json describes; those results are hidden, as asv hides them"
         )
+    for name, places in sorted(reader.misshapen.items()):
+        more = f" and {len(places) - 1} other file(s)" if len(places) > 1 else ""
+        warnings.append(
+            f"{places[0]}{more}: benchmark {name!r} has a result row of another length than its parameter "
+            "grid; a missing value reads as failed and an extra one is dropped, as asv reads them"
+        )
     if not reader.chunk_counts:
         warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
         return None, {}, benchmarks, warnings
@@ -258,6 +264,8 @@ class _Reader:
         self.benchmarks = benchmarks
         self.unknown: dict[str, list[str]] = defaultdict(list)
         self.stale: dict[str, list[str]] = defaultdict(list)
+        self.misshapen: dict[str, list[str]] = defaultdict(list)
+        """Benchmark -> ``"<file> (<n> values for <m> parameter combinations)"``."""
         self.machine_records: dict[str, dict] = {}
         # one entry per file
         self.files: list[tuple[str, str, str, int]] = []  # machine, env_name, commit_hash, date (ms)
@@ -299,7 +307,7 @@ class _Reader:
         where = {key: i for i, key in enumerate(document["result_columns"])}
         if "result" not in where or "params" not in where:
             raise KeyError(f"result_columns lacks 'result' or 'params': {document['result_columns']}")
-        unknown, stale, chunks = [], [], []
+        unknown, stale, misshapen, chunks = [], [], [], []
         for name, row in document["results"].items():
             meta = self.benchmarks.get(name)
             version = row[where["version"]] if "version" in where and where["version"] < len(row) else None
@@ -311,6 +319,9 @@ class _Reader:
                 continue
             params = row[where["params"]] or []
             count = math.prod(len(values) for values in params)
+            result = row[where["result"]] if where["result"] < len(row) else None
+            if result is not None and len(result) != count:
+                misshapen.append((name, f"{path} ({len(result)} values for {count} parameter combinations)"))
             columns = {"value": _column(row, where["result"], count)}
             for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
                 columns[key] = _column(row, where.get(f"stats_{key}"), count)
@@ -322,6 +333,8 @@ class _Reader:
             self.unknown[name].append(str(path))
         for name in stale:
             self.stale[name].append(str(path))
+        for name, place in misshapen:
+            self.misshapen[name].append(place)
         file_index = len(self.files)
         self.files.append(file_entry)
         facts = self.machine_records.setdefault(machine, {**environment, **record, "machine": machine, "_files": 0})
