@@ -151,7 +151,8 @@ def summary(logs: list[Path]) -> str:
 
 def _effects(cases: dict[str, list[dict]]) -> str:
     """A Markdown table of what each case moved: the range of head/base instruction counts per pass, and of
-    the relative timings the largest median ratio and the lowest one-sided p (each with the other figure)."""
+    the relative timings the largest median ratio and the lowest one-sided p (each with the other figure; of
+    timings at the same lowest p, the smallest ratio)."""
     from bncvl.track.decision import compare_processes
 
     lines = [
@@ -166,7 +167,7 @@ def _effects(cases: dict[str, list[dict]]) -> str:
             if entry["exit"] not in (0, 1) or "values" not in entry:
                 continue
             base, head = entry["values"]["base"], entry["values"]["head"]
-            for name in base.keys() & head.keys():
+            for name in sorted(base.keys() & head.keys()):
                 if base[name] is None or head[name] is None:  # failed at a commit
                     continue
                 if name.startswith("bench_instructions."):
@@ -178,7 +179,7 @@ def _effects(cases: dict[str, list[dict]]) -> str:
             return f"{min(ratios):.4f}-{max(ratios):.4f}" if ratios else "-"
 
         largest = max(tests, key=lambda test: test.ratio, default=None)
-        lowest = min(tests, key=lambda test: test.p_worse, default=None)
+        lowest = min(tests, key=lambda test: (test.p_worse, test.ratio), default=None)
         lines.append(
             f"| {case} | {span(counts['track_eval_forward'])} | {span(counts['track_train_step'])} | "
             + (f"{largest.ratio:.3f} ({largest.p_worse:.2g})" if largest else "-")

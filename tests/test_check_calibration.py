@@ -40,6 +40,9 @@ def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
     first = _write(tmp_path / "a", _entry("A/A", 0, 856682.4, SAME), _entry("pass+5%", 1, 901788.4, SAME))
     # Logged as not flagged (an older rule), flagged by today's: 7 of 7 processes 1.5x slower.
     second = _write(tmp_path / "b", _entry("A/A", 0, 856682.4, SAME), _entry("sleep-1ms", 0, 858000.0, slower))
+    # A second wait, 1.2x: the same lowest p, so the effects table shows its ratio (the smaller one).
+    with (second / "calibration.jsonl").open("a") as stream:
+        stream.write(json.dumps(_entry("sleep-1ms", 1, 858000.0, [value * 1.2 for value in SAME])) + "\n")
     broken = _entry("A/A", 1, 856682.4, SAME)
     broken["values"]["head"][RELATIVE] = None  # failed at head: newly failing
     broken["units"] = {COUNT.split("(")[0]: "instructions", RELATIVE.split("(")[0]: "time ratio"}
@@ -53,17 +56,17 @@ def test_summary_merges_workdirs_and_re_decides_each_check(tmp_path, capsys):
     assert rows["A/A"][5] == "RelativeWallTime.track_eval_forward 1"
     assert rows["pass+5%"][1:5] == ["1", "1", "1 of 1", "0"]
     assert rows["pass+5%"][5] == "Instructions.track_eval_forward 1"
-    assert rows["sleep-1ms"][1:5] == ["1", "0", "1 of 1", "0"]
-    assert rows["sleep-1ms"][5] == "RelativeWallTime.track_eval_forward 1"
+    assert rows["sleep-1ms"][1:5] == ["2", "1", "2 of 2", "0"]
+    assert rows["sleep-1ms"][5] == "RelativeWallTime.track_eval_forward 2"
     # The checks each gate flagged (counts, relative timings).
     assert rows["pass+5%"][8:10] == ["1", "0"]
-    assert rows["sleep-1ms"][8:10] == ["0", "1"]
+    assert rows["sleep-1ms"][8:10] == ["0", "2"]
     assert rows["A/A"][8:10] == ["0", "1"]  # the newly failing relative timing
 
     # What each case moved: count ratios head/base; relative timings' largest ratio and lowest p.
     assert effects["A/A"][1:5] == ["1.0000-1.0000", "-", "1.000 (0.5)", "0.5 (1.000)"]
     assert effects["pass+5%"][1] == "1.0527-1.0527"
-    assert effects["sleep-1ms"][3:5] == ["1.500 (0.00029)", "0.00029 (1.500)"]
+    assert effects["sleep-1ms"][3:5] == ["1.500 (0.00029)", "0.00029 (1.200)"]
 
 
 def test_summary_names_a_corrupt_log_line(tmp_path):
