@@ -47,8 +47,9 @@ DEFAULT_BENCHMARKS = (
     "bench_quantization",
 )
 """What the main job benchmarks unless ``--bench`` says otherwise. The whole
-suite is about 25 minutes a commit on a shared 2-core machine; this subset is
-what a first look needs. ``--bench .`` runs everything."""
+suite took 5 minutes a commit on this project's shared 2-core machine
+(docs/measurements/2026-12-03-asv-budgets.md); this subset is what a first
+look needs. ``--bench .`` runs everything."""
 
 Runner = Callable[[Sequence[str]], int]
 
