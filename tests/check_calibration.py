@@ -132,9 +132,12 @@ def summary(logs: list[Path]) -> str:
         "| load (1 min) | flagged now by counts | by relative timings |",
         "|---|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
+    decided = {  # checks that ran to a verdict and kept their values (early logs kept none)
+        case: [e for e in entries if e["exit"] in (0, 1) and "values" in e] for case, entries in cases.items()
+    }
     for case, entries in cases.items():
         measured = [e for e in entries if e["exit"] in (0, 1)]
-        now = [worsened_now(e) for e in measured if "values" in e]  # early logs kept no values
+        now = [worsened_now(e) for e in decided[case]]
         by = collections.Counter(kind for names in now for kind in set(map(_kind, names)))
         minutes = [e["seconds"] / 60 for e in entries]
         loads = [float(e["load_1min"]) for e in entries]
@@ -146,11 +149,12 @@ def summary(logs: list[Path]) -> str:
             + " | ".join(str(sum(any(n.startswith(m) for n in names) for names in now)) for m in _GATE_MODULES)
             + " |"
         )
-    return "\n".join(lines) + "\n\n" + _effects(cases)
+    return "\n".join(lines) + "\n\n" + _effects(decided)
 
 
 def _effects(cases: dict[str, list[dict]]) -> str:
-    """A Markdown table of what each case moved: the range of head/base instruction counts per pass, and of
+    """A Markdown table of what each case's checks (those with a verdict and values) moved: the range of
+    head/base instruction counts per pass, and of
     the relative timings the largest median ratio and the lowest one-sided p (each with the other figure; of
     timings at the same lowest p, the smallest ratio)."""
     from bncvl.track.decision import compare_processes
@@ -164,15 +168,13 @@ def _effects(cases: dict[str, list[dict]]) -> str:
         counts: dict[str, list[float]] = collections.defaultdict(list)
         tests = []
         for entry in entries:
-            if entry["exit"] not in (0, 1) or "values" not in entry:
-                continue
             base, head = entry["values"]["base"], entry["values"]["head"]
             for name in sorted(base.keys() & head.keys()):
                 if base[name] is None or head[name] is None:  # failed at a commit
                     continue
-                if name.startswith("bench_instructions."):
+                if name.startswith(_COUNTS):
                     counts[name.split("(", 1)[0].rsplit(".", 1)[1]].append(head[name][0] / base[name][0])
-                elif name.startswith("bench_relative."):
+                elif name.startswith(_RELATIVE):
                     tests.append(compare_processes(base[name], head[name]))
 
         def span(ratios: list[float]) -> str:
@@ -190,7 +192,8 @@ def _effects(cases: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-_GATE_MODULES = ("bench_instructions.", "bench_relative.")
+_COUNTS, _RELATIVE = "bench_instructions.", "bench_relative."
+_GATE_MODULES = (_COUNTS, _RELATIVE)
 """The default check's two gates by benchmark module: the checks each flagged, alone or not."""
 
 

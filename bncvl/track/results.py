@@ -246,10 +246,15 @@ def _param_label(value: str) -> str:
     return value
 
 
+def _cell(row: list, index: int | None):
+    """Entry ``index`` of a result row; None where the row has no such column (rows may end early)."""
+    return row[index] if index is not None and index < len(row) else None
+
+
 def _column(row: list, index: int | None, count: int) -> list:
     """Column ``index`` of a result row as ``count`` entries: a missing or null column is all None,
     and a short one is padded with None (asv's ``_compatible_results`` reads missing entries as failed)."""
-    value = row[index] if index is not None and index < len(row) else None
+    value = _cell(row, index)
     if value is None:
         return [None] * count
     if len(value) != count:
@@ -310,7 +315,7 @@ class _Reader:
         unknown, stale, misshapen, chunks = [], [], [], []
         for name, row in document["results"].items():
             meta = self.benchmarks.get(name)
-            version = row[where["version"]] if "version" in where and where["version"] < len(row) else None
+            version = _cell(row, where.get("version"))
             if meta is None:
                 if self.benchmarks:
                     unknown.append(name)
@@ -319,7 +324,7 @@ class _Reader:
                 continue
             params = row[where["params"]] or []
             count = math.prod(len(values) for values in params)
-            result = row[where["result"]] if where["result"] < len(row) else None
+            result = _cell(row, where["result"])
             if result is not None and len(result) != count:
                 misshapen.append((name, f"{path} ({len(result)} values for {count} parameter combinations)"))
             columns = {"value": _column(row, where["result"], count)}
