@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest markers of the slow tier (pyproject.toml); the fast tier is everything else.
+FAST := not slow and not browser
 
-.PHONY: setup run test lint
+.PHONY: setup run test test-slow lint
 
 setup: $(STAMP)
 
@@ -23,5 +25,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The fast tier (unit and component tests; a few minutes): README's test command.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "$(FAST)"
+
+# The slow tier: real asv runs, valgrind, the check end to end, the browser, training.
+# .ci/run runs it after `make test`.
+test-slow: setup
+	$(BIN)/pytest -m "not ($(FAST))"
