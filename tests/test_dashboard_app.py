@@ -79,7 +79,7 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     assert machines.loc[GPU_MACHINE, "gpu_driver"] == "550.90.07"
     assert machines.loc[CPU_MACHINE, "gpu_model"] == "none"
     assert machines.loc[CPU_MACHINE, "commits"] == 8
-    assert "failed" in app.error[0].value and app.error[0].value.endswith("16 failed.")
+    assert "failed" in app.error[0].value and app.error[0].value.endswith("16 failed, 0 invalid.")
     broken = app.dataframe[1].value
     assert list(broken["benchmark"]) == ["bench_latency.Latency.time_backward"]
     latest = app.dataframe[2].value

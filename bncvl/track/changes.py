@@ -22,21 +22,35 @@ A step the evidence contradicts is ``within noise``. A step with no evidence
 at those commits, or too few processes to test, is ``unconfirmed`` (low
 confidence): shown, never called a regression.
 
+asv's step detection has a bounded cost only on bounded input: one NaN among
+its costs (from an infinite value, or a sum that overflows) leaves its
+partition unset, and its segmentation loop then appends to a list forever.
+So every series goes in through :func:`_detect_steps`, which refuses values
+outside :mod:`bncvl.track.validity`'s bounds (:func:`bncvl.track.results.load_results`
+has already marked those ``invalid``) and clips weights to within
+:data:`WEIGHT_SPAN` of their median. Then every cost stays below about 1e160
+for any series shorter than a billion points, and the fit takes time and
+memory that grow a little faster than linearly with the series' length.
+
 Nothing here imports Streamlit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import statistics
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bncvl._extras import needs_extra
+from bncvl.track import validity
 from bncvl.track.decision import INSTRUCTION_FACTOR, Evidence, compare_processes, evidence_kind, pass_of
 from bncvl.track.directions import Direction, direction
 from bncvl.track.results import PARAM_COLUMNS
 
 with needs_extra("dashboard", "bncvl.track.changes"):
+    import numpy as np
     import pandas as pd
     from asv import step_detect
 
@@ -44,6 +58,7 @@ __all__ = [
     "CONFIRMED_KINDS",
     "DEFAULT_THRESHOLD",
     "UNCONFIRMED",
+    "WEIGHT_SPAN",
     "WITHIN_NOISE",
     "Step",
     "commit_url",
@@ -60,6 +75,11 @@ _SERIES_KEYS = ["machine", "env_name", "variant", "preset", "device", "dtype"]
 
 DEFAULT_THRESHOLD = 0.05
 """Relative size below which a step is not reported: asv's own default ``regressions_thresholds``."""
+
+WEIGHT_SPAN = 2.0**64
+"""The most a point's weight may differ from the median weight of its series, as a factor; weights beyond it
+are clipped to it. A weight is 2 / (99% confidence interval width); no measurement is 1.8e19 times surer than
+its neighbours, but a corrupt interval can be, and asv divides every weight by the median."""
 
 
 @dataclass(frozen=True)
@@ -80,30 +100,78 @@ def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -
 
     Returns:
         The steps, positions indexing ``values``; empty for an all-missing series.
+
+    Raises:
+        ValueError: a value is infinite or absurd (:mod:`bncvl.track.validity`); ``load_results`` never
+            gives one, it marks such a point ``invalid`` and its value NaN.
     """
     y = [None if v is None or v != v else float(v) for v in values]
     if all(v is None for v in y):
         return []
     w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
-    return [
-        Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in step_detect.detect_steps(y, w)
-    ]
+    return [Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in _detect_steps(y, w)]
+
+
+def _check_values(values: Sequence[float | None]) -> None:
+    """Refuse a value outside :mod:`bncvl.track.validity`'s bounds (None and NaN are missing points).
+
+    Raises:
+        ValueError: naming the first such value and its position.
+    """
+    array = np.array([math.nan if v is None else v for v in values], dtype=float)
+    bad = np.flatnonzero(validity.invalid(array))
+    if bad.size:
+        raise ValueError(
+            f"step detection takes finite values of magnitude {validity.MIN_MAGNITUDE:g} to "
+            f"{validity.MAX_MAGNITUDE:g}, or zero; got {values[bad[0]]!r} at position {bad[0]} "
+            "(load_results marks such values invalid)"
+        )
+
+
+def _bounded_weights(weights: Sequence[float | None]) -> tuple[list[float | None], float]:
+    """Weights clipped to within :data:`WEIGHT_SPAN` of the median of the positive finite ones, and that median.
+
+    None and NaN stay missing (asv gives them the median); a weight of zero or less becomes 0 (asv leaves
+    its point out); an infinite one becomes the upper bound.
+    """
+    usable = [w for w in weights if w is not None and 0 < w < math.inf]
+    middle = statistics.median(usable) if usable else 1.0
+    low, high = middle / WEIGHT_SPAN, min(middle * WEIGHT_SPAN, sys.float_info.max)
+    bounded = [None if w is None or w != w else 0.0 if w <= 0 else min(max(w, low), high) for w in weights]
+    return bounded, middle
+
+
+def _detect_steps(values: list[float | None], weights: list[float | None] | None) -> list[tuple]:
+    """``asv.step_detect.detect_steps`` with a bounded cost (see the module): values checked, weights clipped.
+
+    Raises:
+        ValueError: a value outside :mod:`bncvl.track.validity`'s bounds.
+    """
+    _check_values(values)
+    return step_detect.detect_steps(values, None if weights is None else _bounded_weights(weights)[0])
 
 
 def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
     """asv's ``detect_regressions`` on the series oriented so that up is worse.
 
     Higher-is-better values are inverted (1/v; a throughput is the inverse of
-    a time), so asv's relative threshold keeps its meaning.
+    a time), so asv's relative threshold keeps its meaning; their weights,
+    divided by their median first so that the product stays finite, become
+    w·v², the weight of 1/v.
     """
+    _check_values(values)
     if lower_is_better:
         y, w = values, weights
     else:
+        bounded, middle = _bounded_weights(weights)
         y = [None if v is None or v <= 0 else 1.0 / v for v in values]
-        w = [None if wt is None or v is None or v <= 0 else wt * v * v for v, wt in zip(values, weights, strict=True)]
+        w = [
+            None if wt is None or v is None or v <= 0 else wt / middle * v * v
+            for v, wt in zip(values, bounded, strict=True)
+        ]
     if all(v is None for v in y):
         return []
-    steps = step_detect.detect_steps(y, w)
+    steps = _detect_steps(y, w)
     _last, _best, jumps = step_detect.detect_regressions(steps, threshold)
     out = []
     for before, after, value_before, value_after in jumps or ():

@@ -9,14 +9,17 @@ The layout, as ``asv run`` writes it::
 In a result file each benchmark's row is positional per ``result_columns``;
 the values of a parameterised benchmark come in ``itertools.product`` order
 of its params; NaN means skipped, ``null`` failed, and a confidence bound may
-be ±Infinity (too few samples). Files are read with asv's own reader and
-format check (``asv.util.load_json`` at ``asv.results.Results.api_version``)
+be ±Infinity (too few samples). Any other value (a string, ±Infinity, an
+absurd magnitude: :mod:`bncvl.track.validity`) is a data error: its point is
+``invalid``, named in a warning, and carries no value. Files are read with
+asv's own reader and format check (``asv.util.load_json`` at ``asv.results.Results.api_version``)
 and their rows column-wise per ``result_columns`` (the tests check every
 value against ``Results.load``). The steps in these tables are found by
 :mod:`bncvl.track.changes`.
 
 Nothing here imports Streamlit and nothing writes to the directory. A bad
-file never stops the load: it becomes a warning that names it.
+file never stops the load: it becomes a warning that names it, and a bad
+value one that names its file, benchmark, commit and parameters.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bncvl._extras import needs_extra
+from bncvl.track import validity
 from bncvl.track.asv import BENCHMARKS_FILE, MACHINE_FILE, read_benchmarks, read_machine
 
 with needs_extra("dashboard", "bncvl.track.results"):
@@ -38,10 +42,13 @@ with needs_extra("dashboard", "bncvl.track.results"):
     from asv import util
     from asv.results import Results
 
-__all__ = ["PARAM_COLUMNS", "ResultsSet", "load_results"]
+__all__ = ["PARAM_COLUMNS", "STATUSES", "ResultsSet", "load_results"]
 
 PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
 """The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
+
+STATUSES = ("ok", "skipped", "failed", "invalid")
+"""A point's ``status``: measured, skipped (asv's NaN), failed (asv's null), or a data error (see the module)."""
 
 _SKIP_FILES = frozenset({MACHINE_FILE, BENCHMARKS_FILE})
 _POINT_COLUMNS = (
@@ -70,7 +77,8 @@ class ResultsSet:
         results_dirs: the directories read, in the order given.
         points: one row per machine, environment, commit, benchmark and
             parameter combination: ``value`` (NaN unless ``status == "ok"``),
-            ``status`` (``ok``, ``skipped`` or ``failed``), ``q_25``/``q_75``,
+            ``status`` (one of :data:`STATUSES`; an ``invalid`` point has no
+            value, statistics, weight or samples), ``q_25``/``q_75``,
             ``ci_99_a``/``ci_99_b``, ``weight``, ``samples`` (the raw samples
             as a tuple where asv recorded them, else None), ``unit``, ``date`` (UTC
             commit date), ``order`` (commit position, oldest first), the
@@ -206,7 +214,9 @@ def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], d
     if not reader.chunk_counts:
         warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
         return None, {}, benchmarks, warnings
-    return reader.frame(), reader.machine_records, benchmarks, warnings
+    frame = reader.frame()
+    warnings.extend(reader.invalid_warnings)
+    return frame, reader.machine_records, benchmarks, warnings
 
 
 def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[str, dict]) -> ResultsSet:
@@ -251,15 +261,24 @@ def _cell(row: list, index: int | None):
     return row[index] if index is not None and index < len(row) else None
 
 
-def _column(row: list, index: int | None, count: int) -> list:
+def _column(row: list, index: int | None, count: int, what: str) -> list:
     """Column ``index`` of a result row as ``count`` entries: a missing or null column is all None,
-    and a short one is padded with None (asv's ``_compatible_results`` reads missing entries as failed)."""
+    and a short one is padded with None (asv's ``_compatible_results`` reads missing entries as failed).
+
+    Raises:
+        TypeError: the column is not a list (``what`` names it).
+    """
     value = _cell(row, index)
     if value is None:
         return [None] * count
+    if not isinstance(value, list):
+        raise TypeError(f"{what}: expected a list with one entry per parameter combination, got {value!r:.60}")
     if len(value) != count:
         return (list(value) + [None] * count)[:count]
     return value
+
+
+_STAT_COLUMNS = ("q_25", "q_75", "ci_99_a", "ci_99_b")
 
 
 class _Reader:
@@ -274,6 +293,7 @@ class _Reader:
         self.machine_records: dict[str, dict] = {}
         # one entry per file
         self.files: list[tuple[str, str, str, int]] = []  # machine, env_name, commit_hash, date (ms)
+        self.paths: list[str] = []
         # one entry per series layout (benchmark and its parameter values): rows of the series table
         self.layouts: dict[str, list[tuple[list, int, int]]] = defaultdict(list)  # name -> (params, offset, count)
         self.series: list[tuple[str, str, dict[str, str]]] = []  # benchmark, params label, {param name: value}
@@ -282,8 +302,12 @@ class _Reader:
         self.chunk_offsets: list[int] = []
         self.chunk_counts: list[int] = []
         self.failed_rows: list[int] = []
-        self.columns: dict[str, list] = {key: [] for key in ("value", "q_25", "q_75", "ci_99_a", "ci_99_b", "samples")}
+        self.nonnegative: dict[str, bool] = {}  # benchmark -> validity.cannot_be_negative
+        self.bad_rows: dict[int, str] = {}  # row -> why an entry of it is not a number (or a sample is invalid)
+        self.columns: dict[str, list] = {key: [] for key in ("value", *_STAT_COLUMNS, "samples")}
         self.rows = 0
+        self.invalid_warnings: list[str] = []
+        """Filled by :meth:`frame`: one line per benchmark with invalid points, naming the first's file and commit."""
 
     def _layout(self, name: str, params: list[list[str]]) -> tuple[int, int]:
         for known, offset, count in self.layouts[name]:
@@ -301,6 +325,11 @@ class _Reader:
         self.layouts[name].append((params, offset, count))
         return offset, count
 
+    def _nonnegative(self, name: str) -> bool:
+        if name not in self.nonnegative:
+            self.nonnegative[name] = validity.cannot_be_negative(name, (self.benchmarks.get(name) or {}).get("unit"))
+        return self.nonnegative[name]
+
     def add_file(self, path: Path, document: dict, record: dict, folder: str) -> None:
         """Add one result file (already read and version-checked by asv's ``load_json``).
 
@@ -309,6 +338,7 @@ class _Reader:
         """
         environment = document["params"]
         machine = record.get("machine") or environment.get("machine") or folder
+        commit, env_name, date = validity.file_identity(document)
         where = {key: i for i, key in enumerate(document["result_columns"])}
         if "result" not in where or "params" not in where:
             raise KeyError(f"result_columns lacks 'result' or 'params': {document['result_columns']}")
@@ -323,16 +353,20 @@ class _Reader:
                 stale.append(name)
                 continue
             params = row[where["params"]] or []
+            if not any(params == known for known, _, _ in self.layouts.get(name, ())):
+                params = validity.parameter_grid(params, name)
             count = math.prod(len(values) for values in params)
-            result = _cell(row, where["result"])
-            if result is not None and len(result) != count:
-                misshapen.append((name, f"{path} ({len(result)} values for {count} parameter combinations)"))
-            columns = {"value": _column(row, where["result"], count)}
-            for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
-                columns[key] = _column(row, where.get(f"stats_{key}"), count)
-            columns["samples"] = [None if v is None else tuple(v) for v in _column(row, where.get("samples"), count)]
-            chunks.append((name, params, columns))
-        file_entry = (machine, document["env_name"], document["commit_hash"], document["date"])
+            result = _column(row, where["result"], count, f"benchmark {name!r}: result")
+            recorded = _cell(row, where["result"])
+            if recorded is not None and len(recorded) != count:
+                misshapen.append((name, f"{path} ({len(recorded)} values for {count} parameter combinations)"))
+            columns = {"value": result}
+            for key in _STAT_COLUMNS:
+                columns[key] = _column(row, where.get(f"stats_{key}"), count, f"benchmark {name!r}: stats_{key}")
+            bad: dict[int, str] = {}  # the types of values and statistics are checked column-wise in frame()
+            raw = _column(row, where.get("samples"), count, f"benchmark {name!r}: samples")
+            columns["samples"] = validity.checked_samples(raw, self._nonnegative(name), bad)
+            chunks.append((name, params, columns, bad))
         # Parsed: from here on nothing raises.
         for name in unknown:
             self.unknown[name].append(str(path))
@@ -341,14 +375,16 @@ class _Reader:
         for name, place in misshapen:
             self.misshapen[name].append(place)
         file_index = len(self.files)
-        self.files.append(file_entry)
+        self.files.append((machine, env_name, commit, date))
+        self.paths.append(str(path))
         facts = self.machine_records.setdefault(machine, {**environment, **record, "machine": machine, "_files": 0})
         facts["_files"] += 1
-        for name, params, columns in chunks:
+        for name, params, columns, bad in chunks:
             offset, count = self._layout(name, params)
             values = columns["value"]
             if None in values:
                 self.failed_rows.extend(self.rows + j for j, v in enumerate(values) if v is None)
+            self.bad_rows.update((self.rows + j, reason) for j, reason in bad.items())
             for key, column in columns.items():
                 self.columns[key].extend(column)
             self.chunk_files.append(file_index)
@@ -357,6 +393,7 @@ class _Reader:
             self.rows += count
 
     def frame(self) -> pd.DataFrame:
+        """The points table; also fills :attr:`invalid_warnings`."""
         counts = np.asarray(self.chunk_counts)
         starts = np.cumsum(counts) - counts
         series_ids = np.repeat(np.asarray(self.chunk_offsets) - starts, counts) + np.arange(self.rows)
@@ -370,20 +407,36 @@ class _Reader:
         for key, per_series in (("benchmark", [s[0] for s in self.series]), ("params", [s[1] for s in self.series])):
             categories = pd.Categorical(per_series)
             table[key] = pd.Categorical.from_codes(categories.codes[series_ids], categories.categories)
+        for key, blank in (("value", math.nan), *((key, None) for key in _STAT_COLUMNS)):
+            label = "result" if key == "value" else f"stats_{key}"
+            self.columns[key] = validity.checked_numbers(self.columns[key], label, blank, self.bad_rows)
         value = np.array(self.columns["value"], dtype=float)  # null (failed) becomes NaN here
+        for key in _STAT_COLUMNS:
+            table[key] = np.array(self.columns[key], dtype=float)
         failed = np.zeros(self.rows, dtype=bool)
         failed[self.failed_rows] = True
-        status = np.where(failed, 2, np.where(np.isnan(value), 1, 0))
+        nonnegative = np.asarray([self._nonnegative(s[0]) for s in self.series], dtype=bool)[series_ids]
+        invalid = np.zeros(self.rows, dtype=bool)
+        invalid[list(self.bad_rows)] = True
+        for column in (value, table["q_25"], table["q_75"]):
+            invalid |= validity.invalid(column, nonnegative)
+        invalid &= ~failed
+        if invalid.any():
+            self._warn_invalid(np.flatnonzero(invalid), value, table, nonnegative, file_ids, series_ids)
+        status = np.where(failed, 2, np.where(invalid, 3, np.where(np.isnan(value), 1, 0)))
+        for column in (value, *(table[key] for key in _STAT_COLUMNS)):
+            column[invalid] = np.nan  # an invalid point carries nothing a page could draw
         table["value"] = value
-        table["status"] = pd.Categorical.from_codes(status, ["ok", "skipped", "failed"])
-        for key in ("q_25", "q_75", "ci_99_a", "ci_99_b"):
-            table[key] = np.array(self.columns[key], dtype=float)
-        table["samples"] = pd.Series(self.columns["samples"], dtype=object).to_numpy()
+        table["status"] = pd.Categorical.from_codes(status, STATUSES)
+        samples = pd.Series(self.columns["samples"], dtype=object).to_numpy(copy=True)
+        samples[invalid] = None
+        table["samples"] = samples
         low, high = table["ci_99_a"], table["ci_99_b"]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # asv._stats.get_weight, vectorised: 2 / CI width; none for an infinite or empty interval
-            usable = np.isfinite(low) & np.isfinite(high) & (high != low)
-            table["weight"] = np.where(usable, 2.0 / np.abs(high - low), np.nan)
+            weight = 2.0 / np.abs(high - low)
+            usable = np.isfinite(low) & np.isfinite(high) & np.isfinite(weight) & (weight > 0)
+            table["weight"] = np.where(usable, weight, np.nan)
         param_names = dict.fromkeys((*PARAM_COLUMNS, *(k for s in self.series for k in s[2])))
         for key in param_names:
             categories = pd.Categorical([s[2].get(key) for s in self.series])
@@ -391,6 +444,45 @@ class _Reader:
         units = pd.Categorical([(self.benchmarks.get(s[0]) or {}).get("unit") for s in self.series])
         table["unit"] = pd.Categorical.from_codes(units.codes[series_ids], units.categories)
         return pd.DataFrame(table)
+
+    def _warn_invalid(
+        self,
+        rows: np.ndarray,
+        value: np.ndarray,
+        table: dict[str, object],
+        nonnegative: np.ndarray,
+        file_ids: np.ndarray,
+        series_ids: np.ndarray,
+    ) -> None:
+        """One warning per benchmark with invalid points (``rows``): the first one's file, commit, parameters
+        and reason, and how many more there are."""
+        first: dict[str, tuple[int, str]] = {}
+        files: dict[str, set[int]] = defaultdict(set)
+        points: dict[str, int] = defaultdict(int)
+        for row in rows.tolist():
+            name = self.series[series_ids[row]][0]
+            files[name].add(int(file_ids[row]))
+            points[name] += 1
+            if name not in first:
+                reason = self.bad_rows.get(row) or next(
+                    f"{label} {why}"
+                    for label, column in (
+                        ("result", value),
+                        ("stats_q_25", table["q_25"]),
+                        ("stats_q_75", table["q_75"]),
+                    )
+                    if (why := validity.problem(float(column[row]), bool(nonnegative[row]))) is not None
+                )
+                first[name] = (row, reason)
+        for name, (row, reason) in sorted(first.items()):
+            file_index, params = int(file_ids[row]), self.series[series_ids[row]][1]
+            where = f"at commit {self.files[file_index][2][:8]}" + (f", {params}" if params else "")
+            more = points[name] - 1
+            others = f" (and {more} more invalid value(s) of it in {len(files[name])} file(s))" if more else ""
+            self.invalid_warnings.append(
+                f"{self.paths[file_index]}: benchmark {name!r} {where}: {reason}{others}; "
+                "invalid values are counted on the Overview and left out of step detection and charts"
+            )
 
 
 def _machines_frame(records: dict[str, dict], points: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,7 @@ if widgets.require_results(results):
             rows = rows[rows[name].astype(str) == value]
     measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
     if not measured:
-        st.info(f"No measured value of `{benchmark}` here: every one was skipped or failed.")
+        st.info(f"No measured value of `{benchmark}` here: every one was skipped, failed or invalid.")
         st.stop()
     machines = st.multiselect("Machines", measured, default=measured, key="devices_machines")
     if not machines:

@@ -57,7 +57,7 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
     (reference variant, per machine and device) and across variants and devices at each machine's newest commit."""
     measured = rows[rows["benchmark"].isin(names) & (rows["status"] == "ok")]
     if measured.empty:
-        st.info("No measured value for this preset and dtype: every one was skipped or failed.")
+        st.info("No measured value for this preset and dtype: every one was skipped, failed or invalid.")
         return
     latest = latest_values(measured)
     latest = latest.assign(metric=latest["benchmark"].astype(str).map(short))
@@ -103,12 +103,14 @@ if widgets.require_results(results):
         st.info("No weight-storage benchmarks (bench_memory.WeightStorage.*) in these results.")
     else:
         storage = storage.assign(kind=storage["benchmark"].astype(str).map(short))
-        x = "preset" if storage["preset"].notna().any() else "machine"
+        x = "preset" if storage["preset"].notna().any() else "machine"  # no preset without benchmarks.json
         st.plotly_chart(
             figures.bar_figure(storage, x, "value", color="kind", title="bytes at rest", log_y=True, unit="bytes"),
             key="storage_bars",
         )
-        wide = storage.pivot_table(index=["machine", x], columns="kind", values="value", observed=True)
+        wide = storage.pivot_table(
+            index=list(dict.fromkeys(["machine", x])), columns="kind", values="value", observed=True
+        )
         if {"float_weight_bytes", "packed_weight_bytes"} <= set(wide.columns):
             wide["compression"] = wide["float_weight_bytes"] / wide["packed_weight_bytes"]
         st.dataframe(wide.reset_index(), hide_index=True)

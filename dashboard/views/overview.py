@@ -6,6 +6,7 @@ import streamlit as st
 
 from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
 from bncvl.track.decision import MIN_PROCESSES
+from bncvl.track.results import STATUSES
 from dashboard import data, widgets
 
 MIN_HISTORY = 2
@@ -48,13 +49,19 @@ if widgets.require_results(results):
 
     st.subheader("Health")
     counts = points["status"].value_counts()
-    ok, skipped, failed = (int(counts.get(s, 0)) for s in ("ok", "skipped", "failed"))
-    health = f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed."
-    if failed:
+    ok, skipped, failed, invalid = (int(counts.get(s, 0)) for s in STATUSES)
+    health = (
+        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid"
+        + (" (named in the warnings above)." if invalid else ".")
+    )
+    if failed or invalid:
         st.error(health)
-        broken = points[points["status"] == "failed"].groupby(["machine", "benchmark"], observed=True)
-        table = broken["commit_hash"].nunique().rename("failed commits").reset_index()
-        st.dataframe(table, hide_index=True)
+        broken = points[points["status"].isin(["failed", "invalid"])]
+        table = broken.pivot_table(
+            index=["machine", "benchmark"], columns="status", values="commit_hash", aggfunc="nunique", observed=True
+        )
+        table = table.reindex(columns=["failed", "invalid"], fill_value=0).fillna(0).astype(int)
+        st.dataframe(table.rename(columns=lambda s: f"{s} commits").reset_index(), hide_index=True)
     else:
         st.success(health)
 

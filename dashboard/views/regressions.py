@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE, commit_url
-from dashboard import data, widgets
+from dashboard import data, export, widgets
 
 st.title("Regressions")
 st.caption(
@@ -67,7 +67,7 @@ if widgets.require_results(results):
     )
     st.download_button(
         "Download CSV",
-        shown.drop(columns="commits").to_csv(index=False).encode(),
+        export.csv_bytes(shown.drop(columns="commits")),
         file_name="bncvl-regressions.csv",
         mime="text/csv",
         key="regressions_csv",

@@ -40,7 +40,7 @@ if widgets.require_results(results):
     show_changes = right.toggle("Mark detected steps", value=True, key="trends_changes")
     series = rows.groupby(["machine", "params"], observed=True).ngroups
     if rows.empty or not (rows["status"] == "ok").any():
-        st.info("No measured value for this selection (every point skipped or failed).")
+        st.info("No measured value for this selection (every point skipped, failed or invalid).")
     else:
         if series > MAX_SERIES:
             st.warning(f"{series} series selected; showing the first {MAX_SERIES}. Narrow the parameters.")
