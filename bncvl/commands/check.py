@@ -113,6 +113,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--env-dir", type=Path, help="asv environments to create or reuse (default: asv.conf.json's)")
     common_args.add_machine(parser, "this host's; registered when missing")
+    common_args.no_abbreviations(parser)
 
 
 def main(args: argparse.Namespace) -> int:

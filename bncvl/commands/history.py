@@ -139,6 +139,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerun", action="store_true", help="benchmark commits that already have results too")
     parser.add_argument("--quick", action="store_true", help="asv run --quick: one sample per benchmark")
     common_args.add_bench(parser, "all")
+    common_args.no_abbreviations(parser)
 
 
 def main(args: argparse.Namespace) -> int:
