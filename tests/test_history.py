@@ -6,10 +6,7 @@ a result proves which commit's code was installed when it was measured.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -17,69 +14,22 @@ import pytest
 from bncvl.commands import history
 from bncvl.measure.machine import register
 from bncvl.track.git import commits_in_range
-
-VALUES = [10, 20, 30, 40]
-"""``toyproj.VALUE`` at each of the toy repository's commits, oldest first."""
-
-CONFIG = {
-    "version": 1,
-    "project": "toyproj",
-    "repo": ".",
-    "branches": ["main"],
-    "environment_type": "virtualenv",
-    "benchmark_dir": "benchmarks",
-    "results_dir": ".asv/results",
-    "env_dir": ".asv/env",
-    "html_dir": ".asv/html",
-}
-
-
-def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+from tests.toy_project import git as _git
+from tests.toy_project import make_env, make_toy_repo, tracked
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository of a one-module project with one asv benchmark, one commit per value."""
     repo = tmp_path_factory.mktemp("toy")
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "t@example.com")
-    _git(repo, "config", "user.name", "t")
-    (repo / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "toyproj"\nversion = "0.1"\n[tool.setuptools]\npackages = ["toyproj"]\n'
-    )
-    (repo / "asv.conf.json").write_text(json.dumps(CONFIG))
-    (repo / "benchmarks").mkdir()
-    (repo / "benchmarks" / "__init__.py").write_text("")
-    (repo / "benchmarks" / "bench_toy.py").write_text(
-        "def track_value():\n    import toyproj\n\n    return toyproj.VALUE\n"
-    )
-    (repo / "toyproj").mkdir()
-    (repo / ".gitignore").write_text(".asv/\n")
-    for value in VALUES:
-        (repo / "toyproj" / "__init__.py").write_text(f"VALUE = {value}\n")
-        _git(repo, "add", ".")
-        _git(repo, "commit", "-q", "-m", f"value {value}")
+    make_toy_repo(repo)
     return repo
 
 
 @pytest.fixture(scope="module")
 def env_python(tmp_path_factory: pytest.TempPathFactory, toy: Path) -> str:
-    """A fresh venv that sees this environment's packages (asv_runner, setuptools) but not bncvl,
-    with the toy project installed editable, as a developer's environment would have it."""
-    env = tmp_path_factory.mktemp("env")
-    # No pip or setuptools of its own: those of this environment, seen through the .pth below, are used.
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
-    python = str(env / "bin" / "python")
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    Path(site, "dev-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", str(toy)]
-    subprocess.run(pip, check=True)
-    return python
+    """A fresh venv with the toy project installed editable (:func:`tests.toy_project.make_env`)."""
+    return make_env(tmp_path_factory.mktemp("env"), toy)
 
 
 @pytest.fixture
@@ -92,11 +42,9 @@ def machine_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _tracked(toy: Path, machine: str) -> dict[str, float]:
     """Commit -> the tracked value in its results file."""
-    values = {}
-    for path in (toy / ".asv" / "results" / machine).glob("*-existing*.json"):
-        result = json.loads(path.read_text())
-        values[result["commit_hash"]] = result["results"]["bench_toy.track_value"][0][0]
-    return values
+    return {
+        commit: values["bench_toy.track_value"] for commit, values in tracked(toy / ".asv" / "results", machine).items()
+    }
 
 
 def test_commits_in_range_follow_asv(toy: Path) -> None:

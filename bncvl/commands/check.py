@@ -10,8 +10,13 @@ see :mod:`bncvl.track.verdict`.
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
 benchmark; 2 a usage error, a commit that cannot be built, or a check that
 cannot decide: no benchmark ran, a benchmark failed at both commits, a
-relative timing had too few processes, or (default selection) the instruction
-counts or relative timings it gates on did not run (the reason is printed).
+relative timing had too few processes, (default selection) the instruction
+counts or relative timings it gates on did not run, or asv, pip, git or the
+file system failed (the reason is printed). Only a decided regression exits 1.
+
+A check writes only into its output folder, which it created (see
+:func:`bncvl.track.checkrun.claim_output_dir`), and holds locks on that folder
+and on asv's environments folder: a second check on the same folders waits.
 ``asv compare`` always exits 0 and ``asv continuous`` counts every increase as
 worse, so neither exit code is used.
 """
@@ -22,10 +27,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bncvl._extras import valgrind_missing
+from bncvl._extras import MissingExtra, valgrind_missing
 from bncvl.commands import common_args
-from bncvl.track.asv import CONF_NAME, read_conf
-from bncvl.track.checkrun import CheckRun
+from bncvl.track.asv import CONF_NAME, load_config, read_conf
+from bncvl.track.checkrun import REPORT_NAME, CheckRun
 from bncvl.track.decision import INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR, Evidence
 from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
 
@@ -109,13 +114,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output-dir",
         type=Path,
-        help=f"results, asv log and report.md (default: {DEFAULT_OUTPUT_DIR} in the repository; emptied first)",
+        help=f"results, asv log and report.md (default: {DEFAULT_OUTPUT_DIR} in the repository); a new or empty "
+        "folder, or one an earlier check created: its results are replaced",
     )
     parser.add_argument("--env-dir", type=Path, help="asv environments to create or reuse (default: asv.conf.json's)")
     common_args.add_machine(parser, "this host's; registered when missing")
+    common_args.no_abbreviations(parser)
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        return _check(args)
+    except (ValueError, RuntimeError, FileNotFoundError, MissingExtra):
+        raise  # bncvl prints the message and exits 2
+    except Exception as error:  # asv's UserError, pip, git, the file system: exit 1 would say "regression"
+        raise RuntimeError(f"could not decide: {type(error).__name__}: {error}") from error
+
+
+def _check(args: argparse.Namespace) -> int:
     from bncvl.track import report, verdict  # need the bench extra (asv); say so when it is missing
 
     factor = verdict.check_factor(args.factor)
@@ -138,6 +154,7 @@ def main(args: argparse.Namespace) -> int:
         raise FileNotFoundError(
             f"no asv configuration at {config}; run inside the project's repository or pass --config"
         )
+    load_config(config)  # an error names the user's file, not the check's copy of it
     head = resolve_commit(root, args.head)
     if args.base is None:
         branches = read_conf(config).get("branches") or ["main"]
@@ -147,29 +164,28 @@ def main(args: argparse.Namespace) -> int:
     if base == head:
         raise ValueError(f"BASE and HEAD are the same commit ({head[:8]}); nothing to compare")
 
-    run = CheckRun.prepare(root, config, args.output_dir or root / DEFAULT_OUTPUT_DIR, args.env_dir, args.machine)
-    run.build([head, base])  # the head first: a pull request that breaks the build fails fast
-    bench = args.bench or [QUICK_BENCHMARKS]
-    run.benchmark([base, head], bench, args.rounds)
-    before, units = run.outcomes(base)
-    after, _ = run.outcomes(head)
-
-    comparison = verdict.compare(
-        base,
-        head,
-        before,
-        after,
-        units,
-        factor=factor,
-        factor_rules=rules,
-        machine=run.machine_record(head),
-        base_label=commit_subject(root, base),
-        head_label=commit_subject(root, head),
-        required=GATES if args.bench is None else (),
-    )
-    markdown = report.render_markdown(comparison)
-    print(markdown)
-    (run.output_dir / "report.md").write_text(markdown)
+    output_dir = args.output_dir or root / DEFAULT_OUTPUT_DIR
+    with CheckRun.locked(root, config, output_dir, args.env_dir, args.machine) as run:
+        run.build([head, base])  # the head first: a pull request that breaks the build fails fast
+        run.benchmark([base, head], args.bench or [QUICK_BENCHMARKS], args.rounds)
+        before, units = run.outcomes(base)
+        after, _ = run.outcomes(head)
+        comparison = verdict.compare(
+            base,
+            head,
+            before,
+            after,
+            units,
+            factor=factor,
+            factor_rules=rules,
+            machine=run.machine_record(head),
+            base_label=commit_subject(root, base),
+            head_label=commit_subject(root, head),
+            required=GATES if args.bench is None else (),
+        )
+        markdown = report.render_markdown(comparison)
+        print(markdown)
+        (run.output_dir / REPORT_NAME).write_text(markdown)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(markdown)

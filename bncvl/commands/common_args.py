@@ -28,6 +28,7 @@ __all__ = [
     "add_runs_dir",
     "add_seed",
     "add_threads",
+    "no_abbreviations",
     "parse_channels",
 ]
 
@@ -38,6 +39,12 @@ DEFAULT_PORT = 8501
 def add_config(parser: argparse.ArgumentParser) -> None:
     """``--config FILE``: the project's asv configuration (None: the command finds asv.conf.json itself)."""
     parser.add_argument("--config", type=Path, help="asv configuration (default: asv.conf.json of this repository)")
+
+
+def no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Accept whole option names only, for a command that takes git refs: a ref that starts with ``--``
+    (``--output=FILE``) is then refused as an unknown option, never read as an abbreviation (``--output-dir``)."""
+    parser.allow_abbrev = False
 
 
 def add_machine(parser: argparse.ArgumentParser, default_help: str) -> None:

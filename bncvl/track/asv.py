@@ -11,6 +11,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asv.config import Config
+    from asv.results import Results
 
 __all__ = [
     "BENCHMARKS_FILE",
@@ -18,11 +23,13 @@ __all__ = [
     "MACHINE_FILE",
     "DataDirs",
     "find_conf",
-    "has_results",
+    "load_config",
     "machine_name",
+    "missing_benchmarks",
     "read_benchmarks",
     "read_conf",
     "read_machine",
+    "read_result",
     "resolve_dirs",
     "run_command",
 ]
@@ -62,11 +69,33 @@ def read_conf(path: Path) -> dict:
 
     try:
         data = util.load_json(str(path), js_comments=True)
-    except util.UserError as error:
-        raise ValueError(f"{path}: not a valid asv.conf.json: {error}") from error
+    except (util.UserError, ValueError, OSError) as error:  # json5 raises ValueError, naming "<string>" only
+        raise ValueError(f"{path}: not a valid asv.conf.json: {error}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data
+
+
+def load_config(path: Path) -> Config:
+    """asv's ``Config`` of the asv.conf.json at ``path``, every error naming the file.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not an asv configuration asv can read.
+    """
+    from asv import util
+    from asv.config import Config
+
+    path = path.resolve()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no asv configuration ({CONF_NAME}) at {path}; run inside the project or pass --config"
+        )
+    read_conf(path)
+    try:
+        return Config.load(str(path))
+    except (util.UserError, ValueError, OSError) as error:
+        raise ValueError(f"{path} is not an asv configuration asv can read: {error}") from None
 
 
 def read_benchmarks(path: Path) -> dict[str, dict]:
@@ -160,10 +189,25 @@ def machine_name(requested: str | None = None, *, register_missing: bool = False
     return name
 
 
-def has_results(results_dir: Path, machine: str, commit: str) -> bool:
-    """Whether asv's results directory holds a result file of ``commit`` on ``machine``."""
-    machine_dir = results_dir / machine
-    return machine_dir.is_dir() and any(machine_dir.glob(f"{commit[:8]}-*.json"))
+def read_result(path: Path) -> Results:
+    """asv's result file at ``path``, read by asv.
+
+    Raises:
+        ValueError: asv cannot read it (truncated, not JSON, another format version...); the message names it.
+    """
+    from asv import util
+    from asv.results import Results
+
+    try:
+        return Results.load(str(path))
+    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{path}: asv cannot read this result file: {error}") from None
+
+
+def missing_benchmarks(result: Results, benchmarks: Mapping[str, Mapping]) -> list[str]:
+    """The benchmarks of ``benchmarks`` (asv's ``Benchmarks``, or any mapping of name -> description) that
+    ``result`` holds no result of at their current version, as asv's ``get_result_keys`` decides; sorted."""
+    return sorted(set(benchmarks) - result.get_result_keys(benchmarks))
 
 
 @dataclass(frozen=True)

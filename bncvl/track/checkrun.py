@@ -1,7 +1,11 @@
 """One ``bncvl check`` run of asv: its own configuration and results folder, the builds, the interleaved runs.
 
 The user's ``asv.conf.json`` is copied with absolute paths and its results
-redirected, so a check never mixes its samples with earlier results.
+redirected, so a check never mixes its samples with earlier results. The
+output folder is emptied only when a check created it (it holds
+:data:`OUTPUT_MARKER`); a check holds locks on it and on the asv
+environments folder (:meth:`CheckRun.locked`), so a second check on the same
+folders waits for the first instead of mixing their files.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +30,22 @@ from bncvl.track.asv import (
     read_machine,
     run_command,
 )
+from bncvl.track.lock import hold
 
-__all__ = ["NO_DEPS_INSTALL", "CheckRun"]
+__all__ = ["ENV_LOCK", "NO_DEPS_INSTALL", "OUTPUT_LOCK", "OUTPUT_MARKER", "CheckRun", "claim_output_dir"]
+
+OUTPUT_MARKER = ".bncvl-check"
+"""Written into an output folder that ``bncvl check`` created or found empty: only such a folder is ever emptied."""
+
+OUTPUT_LOCK = ".bncvl-check.lock"
+"""The lock file in the output folder, held for the whole check."""
+
+REPORT_NAME = "report.md"
+"""The check's Markdown report, in the output folder."""
+
+ENV_LOCK = ".bncvl-env.lock"
+"""The lock file in the asv environments folder, held for the whole check: the environments and asv's build cache
+in them are shared by every check that uses the folder, and the build cache keeps only the last few builds."""
 
 NO_DEPS_INSTALL = "in-dir={env_dir} python -m pip install --no-deps --force-reinstall {wheel_file}"
 """The install command used when asv.conf.json sets none (see :meth:`CheckRun.prepare`)."""
@@ -38,6 +58,33 @@ def _tail(text: str | bytes | None, lines: int = 30) -> str:
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
     return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+def claim_output_dir(output_dir: Path) -> Path:
+    """``output_dir``, absolute, made ``bncvl check``'s own: created, or taken when empty, with :data:`OUTPUT_MARKER`.
+
+    Raises:
+        ValueError: it is a file, or a folder that holds files and no marker (a folder a check did not create,
+            such as a project's ``.asv``); nothing is written or deleted then.
+    """
+    output_dir = output_dir.resolve()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"--output-dir {output_dir} is a file, not a folder; give a new or empty folder")
+    marker = output_dir / OUTPUT_MARKER
+    if output_dir.is_dir() and not marker.is_file() and any(output_dir.iterdir()):
+        raise ValueError(
+            f"--output-dir {output_dir} holds files that bncvl check did not create (no {OUTPUT_MARKER}), and a check "
+            "empties its folder; give a new or empty folder"
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if not marker.is_file():
+        marker.write_text("Created by bncvl check, which replaces the results, log and report here at each check.\n")
+    return output_dir
+
+
+def env_dir_of(config: Path, env_dir: Path | None = None) -> Path:
+    """The asv environments folder of a check: ``env_dir``, else the one ``config`` names (asv's default ``env``)."""
+    return (env_dir or config.parent / read_conf(config).get("env_dir", "env")).resolve()
 
 
 @dataclass(frozen=True)
@@ -63,16 +110,39 @@ class CheckRun:
         return self.output_dir / "asv-run.log"
 
     @classmethod
+    @contextmanager
+    def locked(
+        cls, repo: Path, config: Path, output_dir: Path, env_dir: Path | None = None, machine: str | None = None
+    ) -> Iterator[CheckRun]:
+        """:meth:`prepare` the check with the locks on its output and environments folders held, for the block.
+
+        A check that finds a lock held says ``bncvl check: waiting for the lock on PATH held by pid N (bncvl
+        check since HH:MM)`` and waits. The kernel drops a lock when its holder dies, even by ``kill -9``.
+
+        Raises:
+            ValueError: ``output_dir`` is not a check's (see :func:`claim_output_dir`).
+        """
+        output_dir = claim_output_dir(output_dir)
+        with ExitStack() as locks:  # always the output folder first, then the environments: no deadlock
+            locks.enter_context(hold(output_dir / OUTPUT_LOCK, "bncvl check"))
+            locks.enter_context(hold(env_dir_of(config, env_dir) / ENV_LOCK, "bncvl check"))
+            yield cls.prepare(repo, config, output_dir, env_dir, machine)
+
+    @classmethod
     def prepare(
         cls, repo: Path, config: Path, output_dir: Path, env_dir: Path | None = None, machine: str | None = None
     ) -> CheckRun:
-        """Write the check's configuration into ``output_dir`` (emptied of earlier results) and register the machine."""
+        """Write the check's configuration into ``output_dir`` and register the machine.
+
+        ``output_dir`` is claimed first (:func:`claim_output_dir`); the results
+        and report of an earlier check in it are removed, nothing else.
+        """
         conf = read_conf(config)
         here = config.parent
-        output_dir = output_dir.resolve()
+        output_dir = claim_output_dir(output_dir)
         conf["repo"] = str(repo.resolve())
         conf["benchmark_dir"] = str((here / conf.get("benchmark_dir", "benchmarks")).resolve())
-        conf["env_dir"] = str((env_dir or here / conf.get("env_dir", "env")).resolve())
+        conf["env_dir"] = str(env_dir_of(config, env_dir))
         conf["results_dir"] = str(output_dir / "results")
         conf["html_dir"] = str(output_dir / "html")
         # asv's default install is `pip install WHEEL --force-reinstall`, which reinstalls torch
@@ -80,7 +150,8 @@ class CheckRun:
         # The dependencies come from the configuration's matrix, as the --no-deps build implies.
         conf.setdefault("install_command", [NO_DEPS_INSTALL])
         shutil.rmtree(output_dir / "results", ignore_errors=True)
-        output_dir.mkdir(parents=True, exist_ok=True)
+        # A report left by an earlier check would pass for this one's (CI uploads the folder as it is).
+        (output_dir / REPORT_NAME).unlink(missing_ok=True)
         check_config = output_dir / "asv.conf.json"
         check_config.write_text(json.dumps(conf, indent=2) + "\n")
         return cls(check_config, output_dir, machine_name(machine, register_missing=True))

@@ -1,4 +1,9 @@
-"""The git commands bncvl runs, with one error type that names the command, the repository and git's message."""
+"""The git commands bncvl runs, with one error type that names the command, the repository and git's message.
+
+A ref or range given by the user reaches git only after ``--end-of-options``
+(git >= 2.24), so git never reads it as an option (``--output=FILE`` would
+write FILE); one that starts with ``-`` is refused before git sees it.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,15 @@ def git(repo: str | os.PathLike[str], *args: str) -> str:
     return result.stdout.strip()
 
 
+def _not_an_option(ref: str, what: str = "ref") -> str:
+    """``ref``, unless git could read it as an option: then ``GitError`` naming it."""
+    if ref.startswith("-"):
+        raise GitError(
+            f"{what} {ref!r} looks like a git option; expected a branch, tag, hash or range such as HEAD~3..HEAD"
+        )
+    return ref
+
+
 def toplevel(path: str | os.PathLike[str]) -> Path:
     """The root of the checkout that holds ``path``."""
     return Path(git(path, "rev-parse", "--show-toplevel"))
@@ -44,8 +58,9 @@ def toplevel(path: str | os.PathLike[str]) -> Path:
 
 def resolve_commit(repo: Path, ref: str) -> str:
     """The full hash of ``ref``; ``GitError`` naming it when it is not a commit of ``repo``."""
+    _not_an_option(ref)
     try:
-        return git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        return git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     except GitError:
         raise GitError(f"{ref!r} is not a commit in {repo} (expected a branch, tag or hash)") from None
 
@@ -53,15 +68,16 @@ def resolve_commit(repo: Path, ref: str) -> str:
 def merge_base(repo: Path, main_branch: str, head: str) -> str:
     """Where ``head`` left ``main_branch``."""
     branch = resolve_commit(repo, main_branch)
+    _not_an_option(head)
     try:
-        return git(repo, "merge-base", branch, head)
+        return git(repo, "merge-base", "--end-of-options", branch, head)
     except GitError:
         raise GitError(f"{main_branch!r} and {head[:8]} share no ancestor; give BASE explicitly") from None
 
 
 def commit_subject(repo: Path, commit: str) -> str:
     """The first line of ``commit``'s message."""
-    return git(repo, "log", "-1", "--format=%s", commit)
+    return git(repo, "log", "-1", "--format=%s", "--end-of-options", _not_an_option(commit))
 
 
 def recent_commits(repo: Path, count: int) -> list[str]:
@@ -88,9 +104,11 @@ def commits_in_range(repo: Path, range_spec: str) -> list[str]:
     Raises:
         GitError: git does not know the range, or it holds no commit.
     """
-    spec = range_spec if ".." in range_spec else f"{range_spec}^!"
+    parts = [_not_an_option(part, "range") for part in range_spec.split()]
+    if ".." not in range_spec:
+        parts[-1:] = [f"{part}^!" for part in parts[-1:]]
     try:
-        commits = git(repo, "rev-list", "--first-parent", "--reverse", *spec.split(), "--").split()
+        commits = git(repo, "rev-list", "--first-parent", "--reverse", "--end-of-options", *parts, "--").split()
     except GitError as error:
         raise GitError(f"git cannot resolve range {range_spec!r}: {error}") from None
     if not commits:
@@ -100,7 +118,8 @@ def commits_in_range(repo: Path, range_spec: str) -> list[str]:
 
 def export_tree(repo: Path, commit: str, into: Path) -> None:
     """Write the tree of ``commit`` into ``into`` without touching the checkout."""
-    result = subprocess.run(["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=False)
+    command = ["git", "archive", "--format=tar", "--end-of-options", _not_an_option(commit)]
+    result = subprocess.run(command, cwd=repo, capture_output=True, check=False)
     if result.returncode != 0:
         raise GitError(f"git archive {commit} failed in {repo}: {result.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(result.stdout), mode="r:") as tar:
