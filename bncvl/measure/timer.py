@@ -20,6 +20,7 @@ import torch
 __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_THREADS",
+    "SEED_LIMIT",
     "Measurement",
     "Timer",
     "keep_freed_memory",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 0
+SEED_LIMIT = 2**64
+"""Seeds are ints in ``[0, SEED_LIMIT)``: what ``torch.manual_seed`` takes, without its negative aliases."""
 DEFAULT_THREADS = 1
 """One thread: these machines are shared 2-core boxes, and a second thread
 contends with everything else on them, which turns into noise. Ratios between
@@ -186,6 +189,8 @@ class Timer:
         warmup: int = 3,
         min_sample_time: float = 1e-3,
     ) -> None:
+        if warmup < 0:
+            raise ValueError(f"warmup must be >= 0; got {warmup}")
         self.fn = fn
         self.device = torch.device(device)
         self.label = label

@@ -1,0 +1,133 @@
+"""Faults a user can type or a file can hold, command by command: each is refused cleanly or survived.
+
+A refused command exits 2 with exactly one ``bncvl <command>: error:`` line that names the problem
+(the option or file, the form expected, what was got), prints no traceback, and leaves every file as
+it was: nothing created, overwritten or lost. The guarantees are listed in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bncvl.cli import main
+
+TINY_ANALYZE = ["--epochs", "1", "--batch-size", "512", "--channels", "2", "--checkpoints", "2", "--no-progress"]
+TINY_PROFILE = ["--preset", "tiny", "--repeats", "1", "--warmup", "0", "--variants", "reference"]
+
+
+@pytest.fixture(autouse=True)
+def eager_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI faults are not about torch.compile: eager kernels keep a wrongly accepted profile short."""
+    monkeypatch.setenv("BNCVL_COMPILE", "0")
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` with its bytes (None for a directory): what a refused command must not change."""
+    return {
+        str(path.relative_to(root)): None if path.is_dir() else path.read_bytes() for path in sorted(root.rglob("*"))
+    }
+
+
+def assert_refused(code: int, capsys: pytest.CaptureFixture[str], command: str, *fragments: str) -> str:
+    """Exit 2, one ``bncvl <command>: error:`` line holding every fragment, no traceback; the line."""
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith(f"bncvl {command}: error: ")]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+# --- bncvl analyze: where the run goes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../x", "../x", "a/b", "/abs/run", ".", "..", "", "a\\b", "nul\0byte"])
+def test_analyze_refuses_a_run_name_that_is_not_one_path_component(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    runs = tmp_path / "project" / "runs"
+    runs.mkdir(parents=True)
+    before = tree(tmp_path)
+    code = main(["analyze", *TINY_ANALYZE, "--runs-dir", str(runs), "--name", name])
+    assert_refused(code, capsys, "analyze", "--name", "one path component", repr(name))
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("under_a_file", [False, True])
+def test_analyze_refuses_a_runs_dir_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], under_a_file: bool
+) -> None:
+    file = tmp_path / "passwd"
+    file.write_text("root:x:0:0\n")
+    runs_dir = file / "runs" if under_a_file else file
+    before = tree(tmp_path)
+    code = main(["analyze", *TINY_ANALYZE, "--runs-dir", str(runs_dir), "--name", "r"])
+    assert_refused(code, capsys, "analyze", "--runs-dir", str(runs_dir), "directory")
+    assert tree(tmp_path) == before
+
+
+# --- numbers and lists out of range -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--warmup", "-1"], "--warmup must be an int >= 0; got -1"),
+        (["--repeats", "0"], "--repeats must be an int >= 1; got 0"),
+        (["--threads", "0"], "--threads must be an int >= 1; got 0"),
+        (["--seed", "-1"], "--seed must be an int in [0, 2**64); got -1"),
+        (["--seed", str(2**64)], f"--seed must be an int in [0, 2**64); got {2**64}"),
+        (["--variants", ","], "--variants expects comma-separated names from ["),
+        (["--variants", ""], "--variants expects comma-separated names from ["),
+        (["--variants", "reference,,fast"], "got 'reference,,fast'"),
+    ],
+)
+def test_profile_refuses_out_of_range_options(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert_refused(main(["profile", *TINY_PROFILE, *argv]), capsys, "profile", message)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be a positive int; got 0"),
+        (["--batch-size", "-1"], "--batch-size must be a positive int; got -1"),
+        (["--kernel-size", "0"], "--kernel-size must be a positive int; got 0"),
+        (["--threads", "0"], "--threads must be a positive int; got 0"),
+        (["--checkpoints", "1"], "--checkpoints must be >= 2 (the first and the last step); got 1"),
+        (["--lr", "nan"], "--lr must be a positive finite number; got nan"),
+        (["--lr", "inf"], "--lr must be a positive finite number; got inf"),
+        (["--lr", "-0.1"], "--lr must be a positive finite number; got -0.1"),
+        (["--lr-min", "nan"], "--lr-min must be in [0, --lr=0.01]; got nan"),
+        (["--test-fraction", "nan"], "--test-fraction must be in (0, 1); got nan"),
+        (["--test-fraction", "1"], "--test-fraction must be in (0, 1); got 1.0"),
+        (["--seed", "-1"], "--seed must be an int in [0, 2**64); got -1"),
+        (["--channels", ","], "--channels expects comma-separated positive ints such as 32,32; got ','"),
+    ],
+)
+def test_analyze_refuses_out_of_range_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code = main(["analyze", *TINY_ANALYZE, "--runs-dir", str(tmp_path), *argv])
+    assert_refused(code, capsys, "analyze", message)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--classes", "0"], "--classes must be positive ints; got 3 and 0"),
+        (["--kernel-size", "-2"], "--kernel-size and --classes must be positive ints; got -2 and 10"),
+        (["--channels", ","], "--channels expects comma-separated positive ints such as 32,32; got ','"),
+        (["--image-shape", "1,0,8"], "--image-shape expects three positive ints C,H,W such as 1,8,8; got '1,0,8'"),
+    ],
+)
+def test_summary_refuses_out_of_range_options(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert_refused(main(["summary", *argv]), capsys, "summary", message)
