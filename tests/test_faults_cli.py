@@ -7,6 +7,7 @@ it was: nothing created, overwritten or lost. The guarantees are listed in docs/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,47 @@ def test_analyze_refuses_a_runs_dir_that_is_a_file(
     code = main(["analyze", *TINY_ANALYZE, "--runs-dir", str(runs_dir), "--name", "r"])
     assert_refused(code, capsys, "analyze", "--runs-dir", str(runs_dir), "directory")
     assert tree(tmp_path) == before
+
+
+# --- bncvl machine: a machine file that is not asv's ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'{"box": {"machine": "box"', "invalid JSON"),
+        (b"", "invalid JSON"),
+        (b"[1, 2]", "expected a JSON object of machine records, got list"),
+        (b'{"version": 1, "box": "not a record"}', "record 'box' is a str"),
+        (b'{"version": 99, "box": {"machine": "box"}}', "format version 99"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_machine_refuses_a_machine_file_it_cannot_read_and_leaves_it_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, problem: str
+) -> None:
+    machine_file = tmp_path / "bad.json"
+    machine_file.write_bytes(content)
+    code = main(["machine", "--name", "box-cpu", "--machine-file", str(machine_file)])
+    assert_refused(code, capsys, "machine", str(machine_file), problem)
+    assert machine_file.read_bytes() == content
+
+
+def test_machine_refuses_a_machine_file_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = tree(tmp_path)
+    code = main(["machine", "--name", "box-cpu", "--machine-file", str(tmp_path)])
+    assert_refused(code, capsys, "machine", str(tmp_path), "not a file")
+    assert tree(tmp_path) == before
+
+
+def test_machine_adds_its_record_and_keeps_the_others(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    machine_file = tmp_path / "asv-machine.json"
+    other = {"machine": "other", "os": "Linux", "arch": "x86_64", "cpu": "c", "num_cpu": "2", "ram": "1"}
+    machine_file.write_text(json.dumps({"version": 1, "other": other}))
+    assert main(["machine", "--name", "box-cpu", "--machine-file", str(machine_file), "--json"]) == 0
+    stored = json.loads(machine_file.read_text())
+    assert stored["other"] == other and stored["box-cpu"]["machine"] == "box-cpu" and stored["version"] == 1
+    assert [path.name for path in tmp_path.iterdir()] == [machine_file.name]  # no temporary file left
 
 
 # --- numbers and lists out of range -----------------------------------------------------------------
