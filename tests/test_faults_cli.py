@@ -7,12 +7,15 @@ it was: nothing created, overwritten or lost. The guarantees are listed in docs/
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
+from bncvl.analysis.rundir import METRICS, SUMMARY, RunWriter, read_json
 from bncvl.cli import main
+from bncvl.commands import analyze, pipeline
 
 TINY_ANALYZE = ["--epochs", "1", "--batch-size", "512", "--channels", "2", "--checkpoints", "2", "--no-progress"]
 TINY_PROFILE = ["--preset", "tiny", "--repeats", "1", "--warmup", "0", "--variants", "reference"]
@@ -173,3 +176,64 @@ def test_summary_refuses_out_of_range_options(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert_refused(main(["summary", *argv]), capsys, "summary", message)
+
+
+# --- bncvl pipeline after an interrupted analysis -----------------------------------------------------
+
+
+class FakeAnalyze:
+    """``bncvl analyze``'s main as the pipeline calls it: writes a run; the first ``interruptions`` calls stop early."""
+
+    def __init__(self, interruptions: int) -> None:
+        self.interruptions = interruptions
+        self.runs: list[Path] = []
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        run_dir = Path(args.runs_dir) / (args.name or f"digits-seed0-{len(self.runs)}")
+        self.runs.append(run_dir)
+        with RunWriter(run_dir) as writer:
+            writer.append_metrics([{"step": 0, "model": "bncvl", "loss": 2.0}])
+            if len(self.runs) <= self.interruptions:
+                return 130  # as analyze after Ctrl-C: the steps so far, no summary.json
+            writer.write_json(SUMMARY, {"complete": True})
+        return 0
+
+
+def run_pipeline(runs: Path, fake: FakeAnalyze, monkeypatch: pytest.MonkeyPatch) -> int:
+    """One ``bncvl pipeline --no-serve`` with asv, the machine's registration and training stubbed."""
+    monkeypatch.setattr(pipeline, "register", lambda: {"machine": "box-cpu"})
+    monkeypatch.setattr(pipeline, "recent_commits", lambda repo, count: ["a" * 40])
+    monkeypatch.setattr(analyze, "main", fake)
+    parser = argparse.ArgumentParser()
+    pipeline.configure(parser)
+    return pipeline.main(parser.parse_args(["--runs-dir", str(runs), "--no-serve"]), run=lambda argv: 0)
+
+
+def test_pipeline_after_an_interrupted_analysis_trains_once_and_keeps_the_interrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.conf.json").write_text("{}")
+    runs = tmp_path / "runs"
+    fake = FakeAnalyze(interruptions=1)
+    assert run_pipeline(runs, fake, monkeypatch) == 130
+    interrupted = tree(runs / "default")
+    for _ in range(3):
+        assert run_pipeline(runs, fake, monkeypatch) == 0
+    assert fake.runs == [runs / "default"] * 2  # the interrupted run, then one training, then reuse
+    (aside,) = (path for path in runs.iterdir() if path.name != "default")
+    assert aside.name.startswith("default.interrupted-")
+    assert tree(aside) == interrupted  # the interrupted run's steps, kept as they were
+    assert read_json(runs / "default" / SUMMARY)["complete"] is True
+    assert f"{runs / 'default'} is incomplete (an interrupted analysis); moved it to {aside}" in capsys.readouterr().out
+
+
+def test_pipeline_trains_into_an_empty_default_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.conf.json").write_text("{}")
+    (tmp_path / "runs" / "default").mkdir(parents=True)
+    fake = FakeAnalyze(interruptions=0)
+    assert run_pipeline(tmp_path / "runs", fake, monkeypatch) == 0
+    assert fake.runs == [tmp_path / "runs" / "default"]
+    assert [path.name for path in (tmp_path / "runs").iterdir()] == ["default"]
+    assert (tmp_path / "runs" / "default" / METRICS).is_file()
