@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
+import cmarkgfm
 import pytest
+from cmarkgfm.cmark import Options as cmarkgfm_options
 
 from bncvl.analysis.rundir import METRICS, SUMMARY, RunWriter, read_json
 from bncvl.cli import main
 from bncvl.commands import analyze, pipeline
+from bncvl.track.report import render_markdown
+from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
 TINY_ANALYZE = ["--epochs", "1", "--batch-size", "512", "--channels", "2", "--checkpoints", "2", "--no-progress"]
 TINY_PROFILE = ["--preset", "tiny", "--repeats", "1", "--warmup", "0", "--variants", "reference"]
@@ -237,3 +243,84 @@ def test_pipeline_trains_into_an_empty_default_run(tmp_path: Path, monkeypatch: 
     assert fake.runs == [tmp_path / "runs" / "default"]
     assert [path.name for path in (tmp_path / "runs").iterdir()] == ["default"]
     assert (tmp_path / "runs" / "default" / METRICS).is_file()
+
+
+# --- bncvl check's pull-request report: hostile commit subjects, benchmark names and machine facts ------------
+
+
+class Rendered(HTMLParser):
+    """HTML as GitHub's Markdown renderer (cmark-gfm) wrote it: every tag, the cells of each table row, code texts."""
+
+    def __init__(self, markdown: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.rows: list[list[str]] = []
+        self.code: list[str] = []
+        self.paragraphs: list[str] = []
+        self._open: list[tuple[str, list[str]]] = []
+        self.feed(cmarkgfm.github_flavored_markdown_to_html(markdown, options=cmarkgfm_options.CMARK_OPT_UNSAFE))
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append([])
+        self._open.append((tag, []))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            open_tag, parts = self._open.pop()
+            text = "".join(parts)
+            if open_tag in ("td", "th"):
+                self.rows[-1].append(text)
+            elif open_tag == "code":
+                self.code.append(text)
+            elif open_tag == "p":
+                self.paragraphs.append(text)
+            if self._open:
+                self._open[-1][1].append(text)
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._open[-1][1].append(data)
+
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "a | b | c",
+    "`code` and ``double`` and a trailing `",
+    "[click](javascript:alert(1)) ![pixel](x.png)",
+    "first line\nsecond line\r\nthird",
+    "**bold** _em_ ~~gone~~ $x^2$ &amp; \\| ends in \\",
+    "<script>alert(1)</script></td></tr></table><h1>x</h1>",
+]
+REPORT_TAGS = {"h2", "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "details", "summary"}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_report_shows_hostile_strings_as_literal_text(hostile: str) -> None:
+    latency = "bench_latency.Latency.time_eval_forward"
+    slower, renamed = f"{latency}('{hostile}', 'cpu')", f"{latency}('{hostile}', 'cuda')"
+    before = {slower: Outcome(1e-4, None, None, version="v1"), renamed: Outcome(1e-4, None, None, version="v1")}
+    after = {slower: Outcome(2e-4, None, None, version="v1"), renamed: Outcome(1e-4, None, None, version="v2")}
+    comparison = compare(
+        "a" * 40,
+        "b" * 40,
+        before,
+        after,
+        {latency: "seconds"},
+        factor_rules=[parse_factor_rule(f"{re.escape(hostile)}=1.5")],
+        machine={"machine": hostile, "gpu_model": hostile, hostile: "value"},
+        base_label=hostile,
+        head_label=f"fix: {hostile}",
+    )
+    rendered = Rendered(render_markdown(comparison))
+    literal = " ".join(hostile.splitlines())
+    assert set(rendered.tags) <= REPORT_TAGS  # no HTML, link, image, emphasis or heading of the string's own
+    assert all(len(row) in (6, 2) for row in rendered.rows), rendered.rows  # every table keeps its columns
+    assert [f"{latency}('{literal}', 'cpu')", "100μs", "200μs"] in [row[:3] for row in rendered.rows]
+    assert ["gpu_model", literal] in rendered.rows and [literal, "value"] in rendered.rows
+    assert any(f"({literal}) → head bbbbbbbb (fix: {literal})" in p for p in rendered.paragraphs)
+    assert {" ".join(re.escape(hostile).splitlines()), literal, f"{latency}('{literal}', 'cuda')"} <= set(rendered.code)
