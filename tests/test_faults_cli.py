@@ -8,18 +8,25 @@ it was: nothing created, overwritten or lost. The guarantees are listed in docs/
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
+import warnings
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import cmarkgfm
 import pytest
+import torch
 from cmarkgfm.cmark import Options as cmarkgfm_options
 
+import bncvl
 from bncvl.analysis.rundir import METRICS, SUMMARY, RunWriter, read_json
 from bncvl.cli import main
 from bncvl.commands import analyze, pipeline
+from bncvl.layers.functional import EPS
+from bncvl.layers.fused import COMPILE_ENV, EAGER_KERNELS, FusedBNCVL, RecompileLimitWarning, compiled_kernels
 from bncvl.track.report import render_markdown
 from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
@@ -30,7 +37,7 @@ TINY_PROFILE = ["--preset", "tiny", "--repeats", "1", "--warmup", "0", "--varian
 @pytest.fixture(autouse=True)
 def eager_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI faults are not about torch.compile: eager kernels keep a wrongly accepted profile short."""
-    monkeypatch.setenv("BNCVL_COMPILE", "0")
+    monkeypatch.setenv(COMPILE_ENV, "0")
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
@@ -324,3 +331,84 @@ def test_report_shows_hostile_strings_as_literal_text(hostile: str) -> None:
     assert ["gpu_model", literal] in rendered.rows and [literal, "value"] in rendered.rows
     assert any(f"({literal}) → head bbbbbbbb (fix: {literal})" in p for p in rendered.paragraphs)
     assert {" ".join(re.escape(hostile).splitlines()), literal, f"{latency}('{literal}', 'cuda')"} <= set(rendered.code)
+
+
+# --- torch.compile's recompile limit in the fused and fast variants ------------------------------------------
+
+
+@pytest.fixture
+def fresh_compiled_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Compiled kernels with no compiled entry and no fallback yet; the same for the tests after this one."""
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    torch._dynamo.reset()
+    compiled_kernels.cache_clear()
+    yield
+    torch._dynamo.reset()
+    compiled_kernels.cache_clear()
+
+
+def distinct_inputs(count: int) -> list[torch.Tensor]:
+    """``count`` small inputs that each need a compiled entry of their own: dtype, and which dimensions are 1."""
+    inputs = []
+    for dtype in (torch.float32, torch.float64):
+        for batch in (1, 2):
+            for height in (1, 4):
+                for width in (1, 5):
+                    z = torch.randn(batch, 3, height, width, generator=torch.Generator().manual_seed(len(inputs)))
+                    inputs.append(z.to(dtype))
+    assert count <= len(inputs)
+    return inputs[:count]
+
+
+def test_a_compiled_kernel_past_the_recompile_limit_runs_eager_with_one_warning(
+    fresh_compiled_kernels: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dynamo traces and guards as shipped; its eager backend skips inductor's code generation, which plays no
+    part in the recompile limit and takes seconds a compile on a 2-core machine (the slow test below has it)."""
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    limit = torch._dynamo.config.recompile_limit
+    kernels = compiled_kernels("fused")
+    inputs = distinct_inputs(limit + 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs = [kernels.eval(z, EPS) for z in [*inputs, inputs[0]]]
+    for z, y in zip([*inputs, inputs[0]], outputs, strict=True):
+        torch.testing.assert_close(y, EAGER_KERNELS.eval(z, EPS), rtol=1e-5, atol=1e-5)
+    assert [str(w.message) for w in caught if issubclass(w.category, RecompileLimitWarning)] == [
+        f"fused: torch.compile of the fused kernel 'eval' hit torch._dynamo.config.recompile_limit ({limit} "
+        "compiled input dtypes, shapes and layouts); the fused variant runs that kernel eager from now on in "
+        f"this process (the same function, slower). Raise the limit, or set {COMPILE_ENV}=0 to run eager from "
+        "the start"
+    ]
+
+
+@pytest.mark.parametrize("name", [name for name, cls in bncvl.VARIANTS.items() if issubclass(cls, FusedBNCVL)])
+def test_a_recompile_limit_warning_names_the_variant_as_the_registry_does(name: str) -> None:
+    assert bncvl.get(name).variant_name == name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fast", "fused"])
+def test_a_variant_trains_on_more_input_kinds_than_the_recompile_limit(fresh_compiled_kernels: None, name: str) -> None:
+    """Forward and gradients of the layer stay the reference's through and past the limit; one warning per kernel."""
+    torch.manual_seed(0)
+    reference = bncvl.BNCVL(3, 4, 3)
+    variant = bncvl.get(name)(3, 4, 3)
+    variant.load_state_dict(reference.state_dict())
+    inputs = distinct_inputs(torch._dynamo.config.recompile_limit + 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for z in inputs:
+            reference.to(z.dtype), variant.to(z.dtype)
+            for layer in (reference, variant):
+                layer.zero_grad()
+            x_ref, x_var = z.clone().requires_grad_(), z.clone().requires_grad_()
+            y_ref, y_var = reference(x_ref), variant(x_var)
+            torch.testing.assert_close(y_var, y_ref, rtol=1e-4, atol=1e-4)
+            grad_y = torch.randn(y_ref.shape, generator=torch.Generator().manual_seed(1)).to(z.dtype)
+            y_ref.backward(grad_y), y_var.backward(grad_y)
+            for actual, expected in [(x_var.grad, x_ref.grad), (variant.weight.grad, reference.weight.grad)]:
+                torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, RecompileLimitWarning)]
+    assert sorted(message.split("'")[1] for message in fallbacks) == ["backward", "train_forward"]
+    assert all(message.startswith(f"{name}: torch.compile of the fused kernel") for message in fallbacks)
