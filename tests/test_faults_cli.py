@@ -87,6 +87,12 @@ def test_analyze_refuses_a_runs_dir_that_is_a_file(
     assert tree(tmp_path) == before
 
 
+def test_analyze_refuses_a_runs_dir_it_cannot_create(capsys: pytest.CaptureFixture[str]) -> None:
+    """Linux's /proc takes no new directory, not even from root (whom file modes do not stop)."""
+    code = main(["analyze", *TINY_ANALYZE, "--runs-dir", "/proc/self/runs", "--name", "r"])
+    assert_refused(code, capsys, "analyze", "--runs-dir: cannot create run directory '/proc/self/runs/r'")
+
+
 # --- bncvl machine: a machine file that is not asv's ------------------------------------------------
 
 

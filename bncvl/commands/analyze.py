@@ -119,7 +119,10 @@ def main(args: argparse.Namespace) -> int:
     except FileExistsError as error:
         raise ValueError(str(error)) from error
     except OSError as error:  # e.g. no permission: a usage error, not a crash
-        raise ValueError(f"cannot create run directory {str(run_dir)!r}: {error.strerror or error}") from error
+        raise ValueError(
+            f"--runs-dir: cannot create run directory {str(run_dir)!r} ({error.strerror or error}); "
+            "expected a directory this user can create and write in"
+        ) from error
     try:
         with writer:
             result = run_training(config, dataset, writer, progress=not args.no_progress)
