@@ -258,6 +258,26 @@ def test_pipeline_trains_into_an_empty_default_run(tmp_path: Path, monkeypatch: 
     assert (tmp_path / "runs" / "default" / METRICS).is_file()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "0"], "--port must be between 1 and 65535, got 0"),
+        (["--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+        (["--runs-dir", "passwd"], "--runs-dir expects a directory (created if missing); got 'passwd'"),
+    ],
+)
+def test_pipeline_refuses_a_bad_option_before_it_benchmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.conf.json").write_text("{}")
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    monkeypatch.setattr(pipeline, "register", lambda: pytest.fail("registered the machine"))
+    monkeypatch.setattr(pipeline, "recent_commits", lambda repo, count: ["a" * 40])
+    code = main(["pipeline", *argv])
+    assert_refused(code, capsys, "pipeline", message)
+
+
 # --- bncvl check's pull-request report: hostile commit subjects, benchmark names and machine facts ------------
 
 

@@ -12,7 +12,7 @@ from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_TEST_FRACTION
 from bncvl.analysis.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from bncvl.commands import common_args
 
-__all__ = ["check_run_name", "configure", "default_run_name", "main"]
+__all__ = ["check_run_name", "check_runs_dir", "configure", "default_run_name", "main"]
 
 _DEFAULTS = TrainConfig()
 
@@ -31,8 +31,8 @@ def check_run_name(name: str) -> str:
     return name
 
 
-def _run_directory(runs_dir: str, name: str) -> Path:
-    """``runs_dir/name``, after checking that ``runs_dir`` is a directory or can become one.
+def check_runs_dir(runs_dir: str) -> Path:
+    """``runs_dir`` if it is a directory or can become one; ``ValueError`` naming ``--runs-dir`` otherwise.
 
     Raises:
         ValueError: ``runs_dir`` (or a folder above it) is a file.
@@ -43,7 +43,7 @@ def _run_directory(runs_dir: str, name: str) -> Path:
         raise ValueError(
             f"--runs-dir expects a directory (created if missing); got {runs_dir!r}, and {str(blocking)!r} is a file"
         )
-    return root / name
+    return root
 
 
 def default_run_name(dataset: str, seed: int, now: time.struct_time | None = None) -> str:
@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     )
     config.validate(_option_name)
     name = default_run_name(config.dataset, config.seed) if args.name is None else check_run_name(args.name)
-    run_dir = _run_directory(args.runs_dir, name)
+    run_dir = check_runs_dir(args.runs_dir) / name
     dataset = load_dataset(config.dataset, config.test_fraction, config.split_seed)
     try:
         writer = RunWriter(run_dir)

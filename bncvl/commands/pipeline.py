@@ -112,6 +112,10 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     repo = Path.cwd()
     if not (repo / asv.CONF_NAME).is_file():
         raise FileNotFoundError(f"no {asv.CONF_NAME} in {repo}; run bncvl pipeline from the repository's root")
+    # Options that would fail only at step 3 or 4 are refused now, not after minutes of benchmarks.
+    runs_dir = analyze.check_runs_dir(args.runs_dir)
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")  # as bncvl dashboard says
     commits = recent_commits(repo, args.commits)
     started = time.perf_counter()
 
@@ -141,7 +145,6 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
         print(f"bncvl pipeline: asv run exited {code}; see its output above", file=sys.stderr)
         return code
 
-    runs_dir = Path(args.runs_dir)
     if complete_run(runs_dir, DEFAULT_RUN_NAME):
         _step(3, f"analysis: reusing the complete run {runs_dir / DEFAULT_RUN_NAME}")
     else:
