@@ -93,6 +93,12 @@ def test_analyze_refuses_a_runs_dir_it_cannot_create(capsys: pytest.CaptureFixtu
     assert_refused(code, capsys, "analyze", "--runs-dir: cannot create run directory '/proc/self/runs/r'")
 
 
+def test_analyze_refuses_a_dataset_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["analyze", *TINY_ANALYZE, "--runs-dir", str(tmp_path / "runs"), "--dataset", str(tmp_path)])
+    assert_refused(code, capsys, "analyze", f"dataset file {str(tmp_path)!r} is a directory; expected a .npz")
+    assert [path.name for path in tmp_path.iterdir()] == []
+
+
 # --- bncvl machine: a machine file that is not asv's ------------------------------------------------
 
 
