@@ -179,6 +179,9 @@ class Timer:
         label: a name carried into the :class:`Measurement`.
         warmup: calls before timing (lazy init, allocator, cuDNN autotune).
         min_sample_time: seconds one sample should take at least.
+
+    Raises:
+        ValueError: ``warmup`` is negative.
     """
 
     def __init__(
