@@ -26,7 +26,14 @@ from bncvl.analysis.rundir import METRICS, SUMMARY, RunWriter, read_json
 from bncvl.cli import main
 from bncvl.commands import analyze, pipeline
 from bncvl.layers.functional import EPS
-from bncvl.layers.fused import COMPILE_ENV, EAGER_KERNELS, FusedBNCVL, RecompileLimitWarning, compiled_kernels
+from bncvl.layers.fused import (
+    COMPILE_ENV,
+    EAGER_KERNELS,
+    FusedBNCVL,
+    RecompileLimitWarning,
+    compiled_kernels,
+    reset_compiled_kernels,
+)
 from bncvl.track.report import render_markdown
 from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
@@ -372,11 +379,9 @@ def test_report_shows_hostile_strings_as_literal_text(hostile: str) -> None:
 def fresh_compiled_kernels(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Compiled kernels with no compiled entry and no fallback yet; the same for the tests after this one."""
     monkeypatch.setenv(COMPILE_ENV, "1")
-    torch._dynamo.reset()
-    compiled_kernels.cache_clear()
+    reset_compiled_kernels()
     yield
-    torch._dynamo.reset()
-    compiled_kernels.cache_clear()
+    reset_compiled_kernels()
 
 
 def distinct_inputs(count: int) -> list[torch.Tensor]:

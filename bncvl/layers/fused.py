@@ -69,6 +69,7 @@ __all__ = [
     "normalize_relu_backward",
     "normalize_relu_eval",
     "normalize_relu_train",
+    "reset_compiled_kernels",
 ]
 
 COMPILE_ENV = "BNCVL_COMPILE"
@@ -228,6 +229,16 @@ def compiled_kernels(variant: str = "fused") -> Kernels:
         _CompiledKernel(train_fn, EAGER_KERNELS.train_forward, "train_forward", variant),  # type: ignore[arg-type]
         _CompiledKernel(backward_fn, EAGER_KERNELS.backward, "backward", variant),  # type: ignore[arg-type]
     )
+
+
+def reset_compiled_kernels() -> None:
+    """Forget the compiled kernels and every variant's fallback to eager; the next call compiles afresh.
+
+    It calls ``torch._dynamo.reset()``, which forgets every compiled entry of the process, not only these.
+    """
+    torch._dynamo.reset()
+    compiled_kernels.cache_clear()
+    _compiled_functions.cache_clear()
 
 
 def select_kernels(compiled: bool, variant: str = "fused") -> Kernels:
