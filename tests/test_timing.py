@@ -50,6 +50,11 @@ def test_timer_rejects_no_repeats():
         Timer(lambda: None).repeat(repeats=0)
 
 
+def test_timer_rejects_a_negative_warmup():
+    with pytest.raises(ValueError, match="warmup must be >= 0; got -1"):
+        Timer(lambda: None, warmup=-1)
+
+
 def test_reproducible_seeds_and_restores_threads():
     before = torch.get_num_threads()
     with reproducible(seed=7, threads=1):

@@ -232,7 +232,7 @@ def test_compile_can_be_switched_off(monkeypatch):
     monkeypatch.setenv(COMPILE_ENV, "0")
     assert FastBNCVL(2, 2, 3).kernels() is EAGER_KERNELS
     monkeypatch.setenv(COMPILE_ENV, "1")
-    assert FastBNCVL(2, 2, 3).kernels() is compiled_kernels()
+    assert FastBNCVL(2, 2, 3).kernels() is compiled_kernels("fast")
 
 
 # --- cache invalidation ---------------------------------------------------

@@ -108,14 +108,13 @@ def load_npz_dataset(
     Loaded with ``allow_pickle=False``: object arrays are refused, never unpickled.
 
     Raises:
-        FileNotFoundError: if ``path`` does not exist.
+        FileNotFoundError: if ``path`` does not exist or is a directory.
         ValueError: if the file is not a readable ``.npz`` or its arrays are not of the expected form.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"dataset file {str(path)!r} does not exist; expected a .npz with 'images' and 'labels'"
-        )
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"dataset file {str(path)!r} {problem}; expected a .npz with 'images' and 'labels'")
     expected = f"expected a .npz with '{_IMAGES}' (N, H, W) or (N, C, H, W) and '{_LABELS}' (N,) integer arrays"
     try:
         loaded = np.load(path, allow_pickle=False)

@@ -29,7 +29,7 @@ from bncvl.analysis.model import AnalysisNet, ObservedBNCVL
 from bncvl.analysis.rundir import CONFIG, MODEL_SUMMARY, SUMMARY, RunWriter
 from bncvl.analysis.summary import summarize
 from bncvl.layers.functional import mean_threshold
-from bncvl.measure.timer import DEFAULT_SEED, DEFAULT_THREADS, reproducible
+from bncvl.measure.timer import DEFAULT_SEED, DEFAULT_THREADS, SEED_LIMIT, reproducible
 
 __all__ = ["LayerMonitor", "TrainConfig", "TrainingResult", "checkpoint_steps", "run_training"]
 
@@ -66,24 +66,33 @@ class TrainConfig:
     test_fraction: float = DEFAULT_TEST_FRACTION
     split_seed: int = DEFAULT_SPLIT_SEED
 
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first field out of range."""
-        positive = ("epochs", "batch_size", "kernel_size", "threads", "histogram_bins")
-        for name in positive:
+    def validate(self, spell: Callable[[str], str] = str) -> None:
+        """Raise ``ValueError`` naming the first field out of range.
+
+        Args:
+            spell: how a message spells a field's name (``bncvl analyze`` names its options: ``--batch-size``).
+        """
+        for name in ("epochs", "batch_size", "kernel_size", "threads", "histogram_bins"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int; got {getattr(self, name)}")
-        if not self.lr > 0 or not math.isfinite(self.lr):
-            raise ValueError(f"lr must be a positive number; got {self.lr}")
+                raise ValueError(f"{spell(name)} must be a positive int; got {getattr(self, name)}")
+        if not 0 <= self.seed < SEED_LIMIT:
+            raise ValueError(f"{spell('seed')} must be an int in [0, 2**64); got {self.seed}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"{spell('lr')} must be a positive finite number; got {self.lr}")
         if not 0 <= self.lr_min <= self.lr:
-            raise ValueError(f"lr_min must be in [0, lr={self.lr}]; got {self.lr_min}")
+            raise ValueError(f"{spell('lr_min')} must be in [0, {spell('lr')}={self.lr}]; got {self.lr_min}")
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {self.optimizer!r}")
+            raise ValueError(f"{spell('optimizer')} must be one of {OPTIMIZERS}; got {self.optimizer!r}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
+            raise ValueError(f"{spell('lr_schedule')} must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}")
         if not self.channels or min(self.channels) < 1:
-            raise ValueError(f"channels must be one or more positive ints; got {self.channels}")
+            raise ValueError(f"{spell('channels')} must be one or more positive ints; got {self.channels}")
         if self.checkpoints < 2:
-            raise ValueError(f"checkpoints must be >= 2 (the first and the last step); got {self.checkpoints}")
+            raise ValueError(
+                f"{spell('checkpoints')} must be >= 2 (the first and the last step); got {self.checkpoints}"
+            )
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"{spell('test_fraction')} must be in (0, 1); got {self.test_fraction}")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "channels": list(self.channels)}

@@ -12,9 +12,38 @@ from bncvl.analysis.data import DEFAULT_DATASET, DEFAULT_TEST_FRACTION
 from bncvl.analysis.train import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 from bncvl.commands import common_args
 
-__all__ = ["configure", "default_run_name", "main"]
+__all__ = ["check_run_name", "check_runs_dir", "configure", "default_run_name", "main"]
 
 _DEFAULTS = TrainConfig()
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it names one directory inside the runs directory; ``ValueError`` naming the form otherwise.
+
+    A run name is one path component: not empty, no ``/`` or ``\\`` (nor a NUL), not ``.`` or ``..``;
+    so ``--name`` can never write outside ``--runs-dir``.
+    """
+    if not name or name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0")):
+        raise ValueError(
+            f"--name expects one path component (a directory name: no '/', backslash or NUL, not '.' or '..'); "
+            f"got {name!r}"
+        )
+    return name
+
+
+def check_runs_dir(runs_dir: str) -> Path:
+    """``runs_dir`` if it is a directory or can become one; ``ValueError`` naming ``--runs-dir`` otherwise.
+
+    Raises:
+        ValueError: ``runs_dir`` (or a folder above it) is a file.
+    """
+    root = Path(runs_dir)
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(
+            f"--runs-dir expects a directory (created if missing); got {runs_dir!r}, and {str(blocking)!r} is a file"
+        )
+    return root
 
 
 def default_run_name(dataset: str, seed: int, now: time.struct_time | None = None) -> str:
@@ -56,6 +85,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     common_args.add_json(parser, "the run's summary (summary.json) and directory")
 
 
+def _option_name(field_name: str) -> str:
+    """The ``bncvl analyze`` option of a :class:`TrainConfig` field: ``batch_size`` -> ``--batch-size``."""
+    return "--" + field_name.replace("_", "-")
+
+
 def main(args: argparse.Namespace) -> int:
     from bncvl.analysis.data import load_dataset
     from bncvl.analysis.rundir import RunWriter
@@ -76,13 +110,19 @@ def main(args: argparse.Namespace) -> int:
         checkpoints=args.checkpoints,
         test_fraction=args.test_fraction,
     )
-    config.validate()
+    config.validate(_option_name)
+    name = default_run_name(config.dataset, config.seed) if args.name is None else check_run_name(args.name)
+    run_dir = check_runs_dir(args.runs_dir) / name
     dataset = load_dataset(config.dataset, config.test_fraction, config.split_seed)
-    run_dir = Path(args.runs_dir) / (args.name or default_run_name(config.dataset, config.seed))
     try:
         writer = RunWriter(run_dir)
     except FileExistsError as error:
         raise ValueError(str(error)) from error
+    except OSError as error:  # e.g. no permission: a usage error, not a crash
+        raise ValueError(
+            f"--runs-dir: cannot create run directory {str(run_dir)!r} ({error.strerror or error}); "
+            "expected a directory this user can create and write in"
+        ) from error
     try:
         with writer:
             result = run_training(config, dataset, writer, progress=not args.no_progress)

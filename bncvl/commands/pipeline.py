@@ -3,8 +3,10 @@
 1. register the machine and its device facts with asv (``bncvl machine``);
 2. benchmark the last few commits with asv (quick mode by default), skipping
    what already has results;
-3. run the default quantization analysis (``bncvl analyze``) unless a complete
-   run of the same name exists;
+3. run the default quantization analysis (``bncvl analyze``) into
+   ``<runs-dir>/default`` unless that run is complete; an incomplete one (an
+   interrupted analysis) is first moved aside to
+   ``default.interrupted-<YYYYmmdd-HHMMSS>``, where it stays readable;
 4. serve the dashboard on those results on 127.0.0.1.
 
 A second run reuses everything that exists, so it goes straight to step 4.
@@ -73,6 +75,26 @@ def complete_run(runs_dir: Path, name: str) -> bool:
         return False
 
 
+def set_aside_incomplete_run(runs_dir: Path, name: str) -> Path | None:
+    """Move the incomplete run ``runs_dir/name`` to ``<name>.interrupted-<time it was last written>``; its new path.
+
+    None when there is nothing to move: no such directory, or an empty one (the analysis can write into it).
+    A name already taken gets a ``-2``, ``-3``, ... suffix, so no run is ever overwritten.
+    """
+    run = runs_dir / name
+    if not run.is_dir() or not any(run.iterdir()):
+        return None
+    last_written = max(path.stat().st_mtime for path in (run, *run.iterdir()))
+    stem = f"{name}.interrupted-{time.strftime('%Y%m%d-%H%M%S', time.localtime(last_written))}"
+    aside = runs_dir / stem
+    number = 1
+    while aside.exists():
+        number += 1
+        aside = runs_dir / f"{stem}-{number}"
+    run.rename(aside)
+    return aside
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
@@ -90,6 +112,10 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     repo = Path.cwd()
     if not (repo / asv.CONF_NAME).is_file():
         raise FileNotFoundError(f"no {asv.CONF_NAME} in {repo}; run bncvl pipeline from the repository's root")
+    # Options that would fail only at step 3 or 4 are refused now, not after minutes of benchmarks.
+    runs_dir = analyze.check_runs_dir(args.runs_dir)
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")  # as bncvl dashboard says
     commits = recent_commits(repo, args.commits)
     started = time.perf_counter()
 
@@ -119,18 +145,14 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
         print(f"bncvl pipeline: asv run exited {code}; see its output above", file=sys.stderr)
         return code
 
-    runs_dir = Path(args.runs_dir)
     if complete_run(runs_dir, DEFAULT_RUN_NAME):
         _step(3, f"analysis: reusing the complete run {runs_dir / DEFAULT_RUN_NAME}")
     else:
         _step(3, "analysis: train the default network and record its binarisation")
-        argv = ["--runs-dir", str(runs_dir)]
-        if (runs_dir / DEFAULT_RUN_NAME).exists():
-            # An interrupted run stays readable and is never overwritten; this one gets a dated name.
-            print(f"{runs_dir / DEFAULT_RUN_NAME} is incomplete; keeping it and writing a new run beside it")
-        else:
-            argv += ["--name", DEFAULT_RUN_NAME]
-        code = run_command(analyze, argv)
+        aside = set_aside_incomplete_run(runs_dir, DEFAULT_RUN_NAME)
+        if aside is not None:
+            print(f"{runs_dir / DEFAULT_RUN_NAME} is incomplete (an interrupted analysis); moved it to {aside}")
+        code = run_command(analyze, ["--runs-dir", str(runs_dir), "--name", DEFAULT_RUN_NAME])
         if code != 0:
             return code
 

@@ -16,6 +16,7 @@ from bncvl.measure.presets import PRESETS, Shape, get_preset
 from bncvl.measure.timer import (
     DEFAULT_SEED,
     DEFAULT_THREADS,
+    SEED_LIMIT,
     Measurement,
     Timer,
     keep_freed_memory,
@@ -162,14 +163,35 @@ def _shape_from(args: argparse.Namespace) -> Shape:
     return Shape(**{**base, **overrides})
 
 
+def _check_counts(args: argparse.Namespace) -> None:
+    for option, value, least in (
+        ("--repeats", args.repeats, 1),
+        ("--warmup", args.warmup, 0),
+        ("--threads", args.threads, 1),
+    ):
+        if value < least:
+            raise ValueError(f"{option} must be an int >= {least}; got {value}")
+    if not 0 <= args.seed < SEED_LIMIT:
+        raise ValueError(f"--seed must be an int in [0, 2**64); got {args.seed}")
+
+
+def _variants_from(text: str) -> list[str]:
+    names = sorted([*VARIANTS, *BASELINES])
+    variants = [v.strip() for v in text.split(",")]
+    if not all(variants):
+        raise ValueError(f"--variants expects comma-separated names from {names}, none empty; got {text!r}")
+    unknown = sorted(set(variants) - set(names))
+    if unknown:
+        raise ValueError(f"--variants: unknown {unknown}; expected names from {names}")
+    return variants
+
+
 def main(args: argparse.Namespace) -> int:
+    _check_counts(args)
     shape = _shape_from(args)
     device = resolve_device(args.device)
     dtype = parse_dtype(args.dtype)
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = sorted(set(variants) - set(VARIANTS) - set(BASELINES))
-    if unknown:
-        raise ValueError(f"--variants: unknown {unknown}; expected names from {sorted([*VARIANTS, *BASELINES])}")
+    variants = _variants_from(args.variants)
     if args.system_malloc and keep_freed_memory.cache_info().currsize:
         raise RuntimeError(
             "--system-malloc: this process has already set keep-freed malloc options "

@@ -42,6 +42,7 @@ class CudaGraphBNCVL(FastBNCVL):
     """
 
     compiled = False
+    variant_name = "cuda_graph"
     supported_device_types: tuple[str, ...] = ("cuda",)
 
     def __init__(self, *args: object, **kwargs: object) -> None:

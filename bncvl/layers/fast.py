@@ -115,6 +115,7 @@ class FastBNCVL(FusedBNCVL):
     """
 
     backward_memory_format: torch.memory_format = torch.contiguous_format
+    variant_name = "fast"
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels)

@@ -32,8 +32,11 @@ Two sets of kernels compute it:
   (inductor), one read of ``z`` for the statistics and one read/write for
   the output. Compilation happens on the first call for each input shape,
   dtype and layout (seconds on a CPU); do one call before timing. A failed
-  compilation raises; it never falls back silently. Set the environment
-  variable ``BNCVL_COMPILE=0`` to use the eager kernels instead.
+  compilation raises; it never falls back silently. Past dynamo's recompile
+  limit (``torch._dynamo.config.recompile_limit`` compiled entries of one
+  kernel, 8 by default) a kernel runs eager from then on, with a
+  :class:`RecompileLimitWarning`. Set the environment variable
+  ``BNCVL_COMPILE=0`` to use the eager kernels from the start.
 
 Statistics are always float32, whatever ``z``'s dtype (1e-8 is 0 in float16).
 """
@@ -43,6 +46,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,12 +62,14 @@ __all__ = [
     "FusedBNCVL",
     "Kernels",
     "NormalizeReLU",
+    "RecompileLimitWarning",
     "compile_enabled",
     "compiled_kernels",
     "fused_normalize_relu",
     "normalize_relu_backward",
     "normalize_relu_eval",
     "normalize_relu_train",
+    "reset_compiled_kernels",
 ]
 
 COMPILE_ENV = "BNCVL_COMPILE"
@@ -148,48 +154,96 @@ def _single_pass_train(z: Tensor, eps: float, contiguous: bool = False) -> tuple
     return torch.relu(zhat).to(z.dtype), zhat, std
 
 
-def _loud(kernel: Callable[..., object], name: str) -> Callable[..., object]:
-    """Re-raise a compilation or run failure with the way out, instead of falling back silently."""
+class RecompileLimitWarning(RuntimeWarning):
+    """A compiled kernel reached dynamo's recompile limit and runs eager from now on (the same function, slower)."""
 
-    @functools.wraps(kernel)
-    def run(*args: object) -> object:
+
+class _CompiledKernel:
+    """One kernel of one variant: the compiled function, or its eager twin once dynamo's recompile limit is hit.
+
+    Each input dtype, layout and size-1 dimension that no compiled entry covers makes dynamo compile
+    another; past ``torch._dynamo.config.recompile_limit`` entries, ``fullgraph=True`` makes it raise on
+    every such call. The kernel then warns once (:class:`RecompileLimitWarning`) and runs ``eager`` for
+    every later call: retrying would cost a failed guard check and a dynamo log line per call. Any other
+    failure raises, with the way out, instead of falling back silently.
+    """
+
+    def __init__(
+        self, compiled: Callable[..., object], eager: Callable[..., object], kernel: str, variant: str
+    ) -> None:
+        self.compiled, self.eager, self.kernel, self.variant = compiled, eager, kernel, variant
+        self.eager_from_now_on = False
+
+    def __call__(self, *args: object) -> object:
+        if self.eager_from_now_on:
+            return self.eager(*args)
         try:
-            return kernel(*args)
+            return self.compiled(*args)
+        except torch._dynamo.exc.FailOnRecompileLimitHit:
+            self.eager_from_now_on = True
+            warnings.warn(
+                f"{self.variant}: torch.compile of the fused kernel {self.kernel!r} hit "
+                f"torch._dynamo.config.recompile_limit ({torch._dynamo.config.recompile_limit} compiled input "
+                f"dtypes, shapes and layouts); the {self.variant} variant runs that kernel eager from now on in this "
+                f"process (the same function, slower). Raise the limit, or set {COMPILE_ENV}=0 to run eager from "
+                "the start",
+                RecompileLimitWarning,
+                stacklevel=2,
+            )
+            return self.eager(*args)
         except Exception as error:
             raise RuntimeError(
-                f"torch.compile of the fused kernel {name!r} failed ({type(error).__name__}: {error}); "
+                f"torch.compile of the fused kernel {self.kernel!r} failed ({type(error).__name__}: {error}); "
                 f"fix the toolchain (inductor needs a C++ compiler on the CPU, triton on CUDA) "
                 f"or set {COMPILE_ENV}=0 to use the eager kernels"
             ) from error
 
-    return run
+
+@functools.cache
+def _compiled_functions() -> tuple[Callable[..., object], Callable[..., object], Callable[..., object]]:
+    """The single-pass eval, train-forward and backward compiled once per process, for every variant."""
+
+    def build(fn: Callable[..., object]) -> Callable[..., object]:
+        return torch.compile(fn, fullgraph=True)
+
+    return build(_single_pass_eval), build(_single_pass_train), build(normalize_relu_backward)
 
 
 @functools.cache
-def compiled_kernels() -> Kernels:
-    """The single-pass kernels compiled by ``torch.compile`` (built once per process).
+def compiled_kernels(variant: str = "fused") -> Kernels:
+    """The single-pass kernels compiled by ``torch.compile``, as ``variant`` calls them (built once per variant).
 
     ``fullgraph=True``: a graph break is an error, not a silent partial
     compile. Shapes are dynamo's default: the first input shape compiles a
     kernel specialised to it (what a benchmark of one preset times); a
-    second shape recompiles once into a shape-generic kernel, so a process
-    that sees many shapes (the tests) does not hit dynamo's recompile limit.
+    second shape recompiles once into a shape-generic kernel. Another dtype,
+    layout or size-1 dimension compiles another entry; every variant shares
+    the compiled entries, and each variant's kernel falls back to the eager
+    kernels on its own at the recompile limit (:class:`_CompiledKernel`),
+    with a warning that names ``variant``.
     """
-
-    def build(fn: Callable[..., object], name: str) -> Callable[..., object]:
-        return _loud(torch.compile(fn, fullgraph=True), name)
-
+    eval_fn, train_fn, backward_fn = _compiled_functions()
     return Kernels(
         "compiled",
-        build(_single_pass_eval, "eval"),  # type: ignore[arg-type]
-        build(_single_pass_train, "train_forward"),  # type: ignore[arg-type]
-        build(normalize_relu_backward, "backward"),  # type: ignore[arg-type]
+        _CompiledKernel(eval_fn, EAGER_KERNELS.eval, "eval", variant),  # type: ignore[arg-type]
+        _CompiledKernel(train_fn, EAGER_KERNELS.train_forward, "train_forward", variant),  # type: ignore[arg-type]
+        _CompiledKernel(backward_fn, EAGER_KERNELS.backward, "backward", variant),  # type: ignore[arg-type]
     )
 
 
-def select_kernels(compiled: bool) -> Kernels:
-    """:func:`compiled_kernels` if ``compiled`` and not disabled by ``BNCVL_COMPILE=0``, else the eager ones."""
-    return compiled_kernels() if compiled and compile_enabled() else EAGER_KERNELS
+def reset_compiled_kernels() -> None:
+    """Forget the compiled kernels and every variant's fallback to eager; the next call compiles afresh.
+
+    It calls ``torch._dynamo.reset()``, which forgets every compiled entry of the process, not only these.
+    """
+    torch._dynamo.reset()
+    compiled_kernels.cache_clear()
+    _compiled_functions.cache_clear()
+
+
+def select_kernels(compiled: bool, variant: str = "fused") -> Kernels:
+    """:func:`compiled_kernels` of ``variant`` if ``compiled`` and not disabled by ``BNCVL_COMPILE=0``, else eager."""
+    return compiled_kernels(variant) if compiled and compile_enabled() else EAGER_KERNELS
 
 
 class NormalizeReLU(torch.autograd.Function):
@@ -245,9 +299,11 @@ class FusedBNCVL(CachedBNCVL):
     """
 
     compiled: bool = True
+    variant_name: str = "fused"
+    """The registry's name of the class, which a :class:`RecompileLimitWarning` names."""
 
     def kernels(self) -> Kernels:
-        return select_kernels(self.compiled)
+        return select_kernels(self.compiled, self.variant_name)
 
     def normalize_activation(self, z: Tensor) -> Tensor:
         if not is_relu(self.activation):

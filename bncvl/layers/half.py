@@ -76,6 +76,7 @@ class HalfBNCVL(FusedBNCVL):
     """
 
     compute_dtype: torch.dtype = torch.float16
+    variant_name = "half"
     compiled = False  # the eager kernels run in float32 already; compile is unmeasured on a GPU
     supported_device_types: tuple[str, ...] = ("cuda",)
 

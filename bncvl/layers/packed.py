@@ -123,7 +123,7 @@ class PackedBNCVL(nn.Module):
         x = x.contiguous(memory_format=memory_format_for(x.device))
         z = conv2d_same(x, weight.to(x.dtype), bias.to(x.dtype))
         if is_relu(self.activation):
-            return fused_normalize_relu(z, EPS, select_kernels(FusedBNCVL.compiled))
+            return fused_normalize_relu(z, EPS, select_kernels(FusedBNCVL.compiled, "packed"))
         return self.activation(normalize_per_sample(z))
 
     def extra_repr(self) -> str:

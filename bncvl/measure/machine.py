@@ -7,9 +7,13 @@ asv's own fields plus :data:`FACT_KEYS`, so every result says what it ran on.
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import re
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +23,7 @@ __all__ = [
     "device_facts",
     "gpu_slug",
     "machine_record",
+    "read_machine_file",
     "register",
 ]
 
@@ -151,8 +156,50 @@ def machine_record(name: str, facts: dict[str, str]) -> dict[str, str]:
     return {**Machine.get_defaults(), **facts, "machine": name}
 
 
+def read_machine_file(path: Path) -> dict[str, object]:
+    """The machine records of asv's machine file ``path`` ({} when it does not exist), ``version`` key included.
+
+    Raises:
+        ValueError: ``path`` is not a file, unreadable, not UTF-8 JSON, not an object of records, or of
+            another format version than asv's; the message names the file.
+    """
+    from asv.machine import MachineCollection
+
+    expected = "expected asv's machine file (a JSON object of machine records); the file is left as it is"
+    if not path.exists():
+        return {}
+    if not path.is_file():
+        raise ValueError(f"machine file {str(path)!r} is not a file; {expected}")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise ValueError(f"machine file {str(path)!r} is unreadable ({error.strerror or error}); {expected}") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"machine file {str(path)!r} is not UTF-8 ({error.reason}); {expected}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"machine file {str(path)!r}: invalid JSON ({error}); {expected}") from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"machine file {str(path)!r}: expected a JSON object of machine records, got {type(data).__name__}; "
+            "the file is left as it is"
+        )
+    version = data.get("version", MachineCollection.api_version)
+    if version != MachineCollection.api_version:
+        raise ValueError(
+            f"machine file {str(path)!r} has format version {version!r}, and this asv writes version "
+            f"{MachineCollection.api_version}; {expected}"
+        )
+    for key, record in data.items():
+        if key != "version" and not isinstance(record, dict):
+            raise ValueError(f"machine file {str(path)!r}: record {key!r} is a {type(record).__name__}; {expected}")
+    return data
+
+
 def register(name: str | None = None, machine_file: Path | None = None, nvml: ModuleType | None = None) -> dict:
     """Write this machine's record into asv's machine file and return it.
+
+    The file is read and checked first (:func:`read_machine_file`), and replaced in one rename, so a
+    file it cannot read and a write cut short leave the file as it was.
 
     Args:
         name: the machine name in results (default :func:`default_machine_name`).
@@ -160,14 +207,29 @@ def register(name: str | None = None, machine_file: Path | None = None, nvml: Mo
         nvml: passed to :func:`device_facts`.
 
     Raises:
-        ValueError: ``name`` is empty or contains a path separator (it names a results folder).
+        ValueError: ``name`` is empty or contains a path separator (it names a results folder), or the
+            machine file is not asv's (:func:`read_machine_file`).
     """
     from asv.machine import MachineCollection
+    from asv.util import write_json
 
+    path = machine_file or Path(MachineCollection.get_machine_file_path())
+    records = read_machine_file(path)
     facts = device_facts(nvml)
     name = name or default_machine_name(facts)
     if not name or "/" in name or "\\" in name or name in (".", ".."):
         raise ValueError(f"machine name must be a non-empty folder name; got {name!r}")
     record = machine_record(name, facts)
-    MachineCollection.save(name, record, _path=str(machine_file) if machine_file else None)
+    records[name] = record
+    target = path.resolve()  # a symlinked machine file stays a symlink: its target is replaced
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, prefix=f".{target.name}.", delete=False) as temporary:
+        pass
+    try:
+        if target.exists():
+            shutil.copymode(target, temporary.name)
+        write_json(temporary.name, {k: v for k, v in records.items() if k != "version"}, MachineCollection.api_version)
+        os.replace(temporary.name, target)
+    finally:
+        Path(temporary.name).unlink(missing_ok=True)
     return record

@@ -20,6 +20,7 @@ import torch
 __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_THREADS",
+    "SEED_LIMIT",
     "Measurement",
     "Timer",
     "keep_freed_memory",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 0
+SEED_LIMIT = 2**64
+"""Seeds are ints in ``[0, SEED_LIMIT)``: what ``torch.manual_seed`` takes, without its negative aliases."""
 DEFAULT_THREADS = 1
 """One thread: these machines are shared 2-core boxes, and a second thread
 contends with everything else on them, which turns into noise. Ratios between
@@ -176,6 +179,9 @@ class Timer:
         label: a name carried into the :class:`Measurement`.
         warmup: calls before timing (lazy init, allocator, cuDNN autotune).
         min_sample_time: seconds one sample should take at least.
+
+    Raises:
+        ValueError: ``warmup`` is negative.
     """
 
     def __init__(
@@ -186,6 +192,8 @@ class Timer:
         warmup: int = 3,
         min_sample_time: float = 1e-3,
     ) -> None:
+        if warmup < 0:
+            raise ValueError(f"warmup must be >= 0; got {warmup}")
         self.fn = fn
         self.device = torch.device(device)
         self.label = label

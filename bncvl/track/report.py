@@ -1,11 +1,17 @@
 """The report of ``bncvl check``: a :class:`bncvl.track.verdict.Comparison` as Markdown, fit for a pull request.
 
 The verdict itself (which benchmarks got worse, by which test) is
-:mod:`bncvl.track.verdict`'s; this module only renders it.
+:mod:`bncvl.track.verdict`'s; this module only renders it. Every string that
+comes from outside (commit subjects, benchmark names and parameters,
+``--factor-for`` patterns, machine facts) goes through :func:`_text` or
+:func:`_code`, so GitHub shows it as literal text: no HTML, link, image,
+emphasis, code span or table cell of its own, on one line.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping, Sequence
 
 from bncvl._extras import needs_extra
@@ -30,8 +36,37 @@ def _value(outcome: Outcome, unit: str | None) -> str:
     return human_value(outcome.value, unit or "unit", err=err)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+_MARKDOWN_PUNCTUATION = re.compile(r"[\\`*\[\]|~$]|(?<![^\W_])_|_(?![^\W_])")
+"""What would start Markdown (code, emphasis, links and images, table cells, strikethrough, math), backslash-escaped
+by :func:`_text`; an underscore inside a word starts nothing, and stays as it is (``time_eval_forward``)."""
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.splitlines())
+
+
+def _text(value: str) -> str:
+    """``value`` as literal Markdown text, on one line, fit for a table cell: ``&``, ``<`` and ``>`` as entities.
+
+    Example:
+        >>> _text("<b>fix</b> a | b [x](y)")
+        '&lt;b&gt;fix&lt;/b&gt; a \\\\| b \\\\[x\\\\](y)'
+    """
+    return _MARKDOWN_PUNCTUATION.sub(lambda match: "\\" + match.group(), html.escape(_one_line(value), quote=False))
+
+
+def _code(value: str, in_table: bool = True) -> str:
+    """``value`` as one inline code span, shown literally: fenced by more backticks than it holds in a row.
+
+    In a table a ``|`` is written ``\\|`` (GitHub splits cells before it reads code spans, and drops the backslash).
+    """
+    value = _one_line(value)
+    fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
+    padded = value.startswith("`") or value.endswith("`") or (value.startswith(" ") and value.endswith(" "))
+    pad = " " if padded else ""  # CommonMark strips one space at each end of such a span
+    if in_table:
+        value = value.replace("|", "\\|")
+    return f"{fence}{pad}{value}{pad}{fence}"
 
 
 def _table(changes: Sequence[Change]) -> list[str]:
@@ -44,8 +79,8 @@ def _table(changes: Sequence[Change]) -> list[str]:
         if change.direction is Direction.HIGHER_IS_BETTER:
             ratio += " (higher is better)"
         lines.append(
-            f"| `{_cell(change.name)}` | {_value(change.before, change.unit)} | {_value(change.after, change.unit)} "
-            f"| {ratio} | {_cell(change.significance)} | {change.factor:g} |"
+            f"| {_code(change.name)} | {_value(change.before, change.unit)} | {_value(change.after, change.unit)} "
+            f"| {ratio} | {_text(change.significance)} | {change.factor:g} |"
         )
     return lines
 
@@ -74,10 +109,12 @@ def render_markdown(comparison: Comparison) -> str:
     """The report as Markdown, fit for a pull-request comment."""
 
     def commit(sha: str, label: str) -> str:
-        return f"`{sha[:8]}`" + (f" ({_cell(label)})" if label else "")
+        return _code(sha[:8], in_table=False) + (f" ({_text(label)})" if label else "")
 
     counts = {status: len(comparison.with_status(status)) for status in Status}
-    overrides = ", ".join(f"`{rule.pattern.pattern}` x{rule.factor:.2f}" for rule in comparison.factor_rules)
+    overrides = ", ".join(
+        f"{_code(rule.pattern.pattern, in_table=False)} x{rule.factor:.2f}" for rule in comparison.factor_rules
+    )
     lines = [
         f"## bncvl check: {_headline(comparison)}",
         "",
@@ -115,7 +152,8 @@ def render_markdown(comparison: Comparison) -> str:
         lines += ["<details><summary>Every benchmark compared</summary>", "", *_table(compared), "", "</details>", ""]
     not_comparable = comparison.with_status(Status.NOT_COMPARABLE)
     if not_comparable:
-        lines.append(f"Not comparable (the benchmark's code changed): {', '.join(c.name for c in not_comparable)}")
+        names = ", ".join(_code(c.name, in_table=False) for c in not_comparable)
+        lines.append(f"Not comparable (the benchmark's code changed): {names}")
         lines.append("")
     lines.extend(_machine_section(comparison.machine))
     return "\n".join(lines).rstrip() + "\n"
@@ -124,10 +162,11 @@ def render_markdown(comparison: Comparison) -> str:
 def _machine_section(machine: Mapping[str, object]) -> list[str]:
     if not machine:
         return ["### Machine", "", "No machine record found.", ""]
-    lines = [f"### Machine `{_cell(str(machine.get('machine', '?')))}`", "", "| Fact | Value |", "|---|---|"]
+    name = _code(str(machine.get("machine", "?")), in_table=False)
+    lines = [f"### Machine {name}", "", "| Fact | Value |", "|---|---|"]
     for key, value in machine.items():
         if key in ("machine", "version"):
             continue
-        lines.append(f"| {_cell(str(key))} | {_cell(str(value))} |")
+        lines.append(f"| {_text(str(key))} | {_text(str(value))} |")
     lines.append("")
     return lines
