@@ -3,6 +3,7 @@ all-or-nothing files after a SIGKILL, and concurrent publishers."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,13 +16,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from bncvl.store import schema as t
-from bncvl.store.engine import open_store, resolve_url
-from bncvl.store.query import load_changes, load_store
+from bncvl.store.engine import STORE_FILE, open_store, resolve_url
+from bncvl.store.query import load_changes, load_commits, load_points, load_store
 from bncvl.testing.results import write_results_set
 from bncvl.track.changes import find_changes
 from bncvl.track.results import load_results
 
 KEYS = ["machine", "env_name", "commit_hash", "benchmark", "params"]
+HOSTILE = "<script>alert('x')</script>\"; DROP TABLE points; --"
+"""HTML and SQL metacharacters: must be stored, and read back, as they are."""
 
 
 def publish_command(store: str, results_dir: Path, *more: str) -> list[str]:
@@ -165,3 +168,68 @@ def assert_fleet_exactly_once(store: str, dirs: Sequence[Path]) -> None:
     assert result_files == sum(len(list(d.glob("*/*-*.json"))) for d in dirs)
     assert count == len(files.points)
     assert_store_equals_files(store, dirs)
+
+
+def write_hostile_results(root: Path, commit: str) -> None:
+    """One machine, one commit, a benchmark whose name and parameter values hold HTML and SQL metacharacters."""
+    columns = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
+    params = [[repr(HOSTILE), "'plain'"]]
+    (root / "box").mkdir(parents=True)
+    (root / "benchmarks.json").write_text(
+        json.dumps(
+            {HOSTILE: {"params": params, "param_names": ["variant"], "unit": "seconds", "version": "v1"}, "version": 2}
+        )
+    )
+    (root / "box" / "machine.json").write_text(json.dumps({"machine": "box", "gpu_model": HOSTILE, "version": 1}))
+    (root / "box" / f"{commit[:8]}-env.json").write_text(
+        json.dumps(
+            {
+                "commit_hash": commit,
+                "env_name": "env",
+                "date": 1_767_225_600_000,
+                "params": {"machine": "box"},
+                "python": "3.11",
+                "requirements": {},
+                "env_vars": {},
+                "result_columns": columns,
+                "results": {HOSTILE: [[1.5, 2.5], params, "v1", 0, 1.0, [1.4, 2.4], [1.6, 2.6]]},
+                "durations": {},
+                "version": 2,
+            }
+        )
+    )
+
+
+def check_metacharacters_verbatim(tmp_path: Path, store: str | None) -> None:
+    """A benchmark name, parameter value, machine fact and commit message with HTML and SQL metacharacters are
+    stored and read back as they are (``store`` None: the embedded default)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    message = f"{HOSTILE}\n\nbody with {HOSTILE}"
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", message], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    results = tmp_path / "results"
+    write_hostile_results(results, commit)
+    command = publish_command(store or str(results / STORE_FILE), results)
+    completed = subprocess.run([*command, "--repo", str(repo)], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    engine = open_store(resolve_url(store, results), write=False)
+    try:
+        stored = load_store(engine)
+        assert list(stored.points["benchmark"].astype(str)) == [HOSTILE, HOSTILE]
+        # a parameter value is asv's repr, shown without its quotes and never evaluated: as the dashboard reads it
+        shown = repr(HOSTILE)[1:-1]
+        assert list(load_results(results).points["variant"].astype(str)) == [shown, "plain"]
+        assert list(stored.points["variant"].astype(str)) == [shown, "plain"]
+        assert list(stored.points["value"]) == [1.5, 2.5]
+        assert stored.machines.loc[0, "gpu_model"] == HOSTILE
+        commits = load_commits(engine)
+        assert commits.loc[0, "subject"] == HOSTILE
+        assert commits.loc[0, "message"] == message
+        assert set(load_points(engine, benchmarks=[HOSTILE], params={"variant": [shown]})["value"]) == {1.5}
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(t.points)).scalar_one() == 2
+    finally:
+        engine.dispose()

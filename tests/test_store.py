@@ -23,9 +23,6 @@ from bncvl.track.changes import find_changes  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
 from tests import store_cases  # noqa: E402
 
-HOSTILE = "<script>alert('x')</script>\"; DROP TABLE points; --"
-"""HTML and SQL metacharacters: must be stored, and read back, as they are."""
-
 
 def publish(capsys: pytest.CaptureFixture[str], store: Path | str, results: Path, *more: str) -> tuple[int, str, str]:
     code = bncvl(["publish", "--store", str(store), "--results-dir", str(results), "--repo", str(results), *more])
@@ -234,63 +231,8 @@ def test_an_unreachable_server_is_one_line_exit_2_without_the_password(
     assert {p: p.read_bytes() for p in results_copy.rglob("*") if p.is_file()} == before, "nothing local touched"
 
 
-def _hostile_results(root: Path, commit: str) -> None:
-    """One machine, one commit, a benchmark whose name and parameter values hold HTML and SQL metacharacters."""
-    columns = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
-    params = [[repr(HOSTILE), "'plain'"]]
-    (root / "box").mkdir(parents=True)
-    (root / "benchmarks.json").write_text(
-        json.dumps(
-            {HOSTILE: {"params": params, "param_names": ["variant"], "unit": "seconds", "version": "v1"}, "version": 2}
-        )
-    )
-    (root / "box" / "machine.json").write_text(json.dumps({"machine": "box", "gpu_model": HOSTILE, "version": 1}))
-    (root / "box" / f"{commit[:8]}-env.json").write_text(
-        json.dumps(
-            {
-                "commit_hash": commit,
-                "env_name": "env",
-                "date": 1_767_225_600_000,
-                "params": {"machine": "box"},
-                "python": "3.11",
-                "requirements": {},
-                "env_vars": {},
-                "result_columns": columns,
-                "results": {HOSTILE: [[1.5, 2.5], params, "v1", 0, 1.0, [1.4, 2.4], [1.6, 2.6]]},
-                "durations": {},
-                "version": 2,
-            }
-        )
-    )
-
-
-def test_html_and_sql_metacharacters_are_stored_verbatim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    message = f"{HOSTILE}\n\nbody with {HOSTILE}"
-    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", message], check=True)
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
-    results = tmp_path / "results"
-    _hostile_results(results, commit)
-    code = bncvl(["publish", "--results-dir", str(results), "--repo", str(repo), "--no-runs"])
-    assert code == 0, capsys.readouterr().err
-    engine = open_store(resolve_url(None, results), write=False)
-    stored = load_store(engine)
-    assert list(stored.points["benchmark"].astype(str)) == [HOSTILE, HOSTILE]
-    # a parameter value is asv's repr, shown without its quotes and never evaluated: as the dashboard reads it
-    shown = repr(HOSTILE)[1:-1]
-    assert list(load_results(results).points["variant"].astype(str)) == [shown, "plain"]
-    assert list(stored.points["variant"].astype(str)) == [shown, "plain"]
-    assert list(stored.points["value"]) == [1.5, 2.5]
-    assert stored.machines.loc[0, "gpu_model"] == HOSTILE
-    commits = load_commits(engine)
-    assert commits.loc[0, "subject"] == HOSTILE
-    assert commits.loc[0, "message"] == message
-    assert set(load_points(engine, benchmarks=[HOSTILE], params={"variant": [shown]})["value"]) == {1.5}
-    engine.dispose()
-    assert count(tmp_path / "results" / STORE_FILE, "points") == 2, "the table the name tries to drop"
+def test_html_and_sql_metacharacters_are_stored_verbatim(tmp_path: Path) -> None:
+    store_cases.check_metacharacters_verbatim(tmp_path, None)
 
 
 def test_samples_and_infinite_bounds_survive_the_round_trip(results_copy: Path, capsys) -> None:
