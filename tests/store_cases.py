@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from bncvl.store import schema as t
 from bncvl.store.engine import STORE_FILE, open_store, resolve_url
-from bncvl.store.query import load_changes, load_commits, load_points, load_store
+from bncvl.store.query import load_changes, load_commits, load_health, load_points, load_store
 from bncvl.testing.results import write_results_set
 from bncvl.track.changes import find_changes
 from bncvl.track.results import load_results
@@ -62,6 +62,13 @@ def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
             plain(stored.machines[machines], ["machine"]), plain(files.machines[machines], ["machine"])
         )
         assert stored.benchmarks == files.benchmarks
+        statuses = files.points.groupby(["machine", "status"], observed=False).size().unstack(fill_value=0)
+        health = load_health(engine).set_index("machine")
+        for machine, counts in statuses.iterrows():
+            assert (
+                health.loc[machine, ["ok", "skipped", "failed"]].tolist()
+                == counts[["ok", "skipped", "failed"]].tolist()
+            )
         found = find_changes(files.points)
         kept = load_changes(engine)
         step_keys = [*KEYS[:2], "benchmark", "params", "commit_before", "kind"]

@@ -91,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
             publisher.publish_runs(dirs.runs_dir)
         report = publisher.report
         report.series_detected, report.steps = redetect(engine, publisher.touched)
+        publisher.optimize()
     except exc.DBAPIError as error:
         detail = " ".join(str(error.orig or error).split())
         raise StoreError(f"the store {describe(url)} failed during the publish: {detail}") from None

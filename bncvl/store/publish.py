@@ -344,6 +344,8 @@ class Publisher:
             "mtime_ns": mtime_ns,
             "sha256": digest,
             "value_count": len(rows),
+            "skipped_count": sum(row["status"] == t.STATUS_CODES["skipped"] for row in rows),
+            "failed_count": sum(row["status"] == t.STATUS_CODES["failed"] for row in rows),
             "published_at": _now_ms(),
         }
         if existing is not None and existing.sha256 == digest:
@@ -363,6 +365,13 @@ class Publisher:
             [{"series_id": s, "result_id": result_id, **row} for s, row in zip(series_ids, rows, strict=True)],
         )
         return env_id, set(series_ids), existing is not None
+
+    def optimize(self) -> None:
+        """Let SQLite refresh the query planner's statistics where they are stale (``PRAGMA optimize``, as SQLite
+        advises after changes); the store's queries do not depend on them, other readers' may."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA optimize")
 
     # --- analysis runs -----------------------------------------------------------------------------
 

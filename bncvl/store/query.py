@@ -26,7 +26,15 @@ with needs_extra("store", "bncvl.store.query"):
 
     from bncvl.track.results import PARAM_COLUMNS, ResultsSet
 
-__all__ = ["load_benchmarks", "load_changes", "load_commits", "load_machines", "load_points", "load_store"]
+__all__ = [
+    "load_benchmarks",
+    "load_changes",
+    "load_commits",
+    "load_health",
+    "load_machines",
+    "load_points",
+    "load_store",
+]
 
 _STATUSES = sorted(t.STATUS_CODES, key=t.STATUS_CODES.__getitem__)
 _STATS = ("q_25", "q_75", "ci_99_a", "ci_99_b")
@@ -153,12 +161,16 @@ def load_points(
             _as_list(benchmarks), params, None if series_ids is None else sorted(series_ids)
         )
         p, r, s = t.points.c, t.results.c, t.series.c
-        statement = (
-            sa.select(p.series_id, p.result_id, p.status, p.value, p.q_25, p.q_75, p.ci_99_a, p.ci_99_b, p.samples)
-            .join_from(t.points, t.results, r.id == p.result_id)
-            .join(t.series, s.id == p.series_id)
-            .where(*result_where, *series_where)
-        )
+        # IN subqueries, not joins: SQLite then ranges over points' primary key (series, result) whatever its
+        # statistics say; as joins, without ANALYZE it scanned every point (measurements/2026-12-03-store-engine.md)
+        chosen_points = []
+        if result_where:
+            chosen_points.append(p.result_id.in_(sa.select(r.id).where(*result_where)))
+        if series_where:
+            chosen_points.append(p.series_id.in_(sa.select(s.id).where(*series_where)))
+        statement = sa.select(
+            p.series_id, p.result_id, p.status, p.value, p.q_25, p.q_75, p.ci_99_a, p.ci_99_b, p.samples
+        ).where(*chosen_points)
         rows = connection.execute(statement).all()
         if not rows:
             return _empty_points()
@@ -237,6 +249,29 @@ def load_machines(bind: Bind) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["machine", "commits"])
     return pd.DataFrame([{**json.loads(facts), "files": files, "commits": count} for _, facts, files, count in rows])
+
+
+def load_health(bind: Bind) -> pd.DataFrame:
+    """Per machine: result ``files``, ``values``, and how many are ``ok``, ``skipped`` and ``failed``, from the
+    counts each file's row keeps (no scan of the values)."""
+    m, r = t.machines.c, t.results.c
+    statement = (
+        sa.select(
+            m.name.label("machine"),
+            sa.func.count(r.id).label("files"),
+            sa.func.coalesce(sa.func.sum(r.value_count), 0).label("values"),
+            sa.func.coalesce(sa.func.sum(r.skipped_count), 0).label("skipped"),
+            sa.func.coalesce(sa.func.sum(r.failed_count), 0).label("failed"),
+        )
+        .join_from(t.machines, t.results, r.machine_id == m.id, isouter=True)
+        .group_by(m.name)
+        .order_by(m.name)
+    )
+    with _connected(bind) as connection:
+        result = connection.execute(statement)
+        table = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+    table.insert(3, "ok", table["values"] - table["skipped"] - table["failed"])
+    return table.astype({key: "int64" for key in ("files", "values", "ok", "skipped", "failed")})
 
 
 def load_benchmarks(bind: Bind) -> dict[str, dict]:

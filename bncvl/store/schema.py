@@ -10,7 +10,8 @@ docs/measurements/2026-12-03-store-engine.md)::
     commits       one per commit: hash, date (asv's, ms since the epoch), subject and message from git
     benchmarks    one per benchmark name: unit, version, params, param_names (benchmarks.json)
     series        one per benchmark and parameter combination: the ``params`` label and the layer parameters
-    results       one per asv result file (machine, commit, environment): its path, size, mtime and sha256
+    results       one per asv result file (machine, commit, environment): its path, size, mtime and sha256, and
+                  how many values it holds, skipped and failed (a health summary without scanning points)
     points        one per value: series, result, status, value, quartiles, 99 % CI, samples
     steps         the steps found per series (machine, environment, series) at the last publish that touched it
     analysis_runs one per ``bncvl analyze`` run: config, summary and model summary (JSON)
@@ -136,6 +137,8 @@ results = sa.Table(
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.Text, nullable=False),
     sa.Column("value_count", sa.Integer, nullable=False),
+    sa.Column("skipped_count", sa.Integer, nullable=False),
+    sa.Column("failed_count", sa.Integer, nullable=False),
     sa.Column("published_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("machine_id", "commit_id", "env_id", name="uq_results_machine_commit_env"),
     sa.Index("ix_results_path", "path"),

@@ -88,6 +88,8 @@ def upgrade() -> None:
         sa.Column("mtime_ns", sa.BigInteger, nullable=False),
         sa.Column("sha256", sa.Text, nullable=False),
         sa.Column("value_count", sa.Integer, nullable=False),
+        sa.Column("skipped_count", sa.Integer, nullable=False),
+        sa.Column("failed_count", sa.Integer, nullable=False),
         sa.Column("published_at", sa.BigInteger, nullable=False),
         sa.UniqueConstraint("machine_id", "commit_id", "env_id", name="uq_results_machine_commit_env"),
     )
