@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "serve the Streamlit dashboard of asv results and analysis runs",
     "check": "CI regression check: benchmark two commits and fail on a significant slowdown",
     "pipeline": "the main job: register, benchmark recent commits, analyze, serve the dashboard",
+    "publish": "put asv results and analysis runs into the results store (an SQLite file, or PostgreSQL for a team)",
 }
 
 

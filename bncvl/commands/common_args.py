@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from bncvl.track.asv import DEFAULT_RUNS_DIR
+from bncvl.track.asv import DEFAULT_RUNS_DIR, STORE_ENV
 
 __all__ = [
     "DEFAULT_PORT",
@@ -27,6 +27,7 @@ __all__ = [
     "add_port",
     "add_runs_dir",
     "add_seed",
+    "add_store",
     "add_threads",
     "no_abbreviations",
     "parse_channels",
@@ -116,3 +117,13 @@ def parse_channels(text: str) -> tuple[int, ...]:
 def add_kernel_size(parser: argparse.ArgumentParser, default: int) -> None:
     """``--kernel-size K``: the analysis network's convolution kernel size."""
     parser.add_argument("--kernel-size", type=int, default=default, help=f"kernel size (default {default})")
+
+
+def add_store(parser: argparse.ArgumentParser) -> None:
+    """``--store URL``: the results store (None: ``$BNCVL_STORE``, else the embedded file in the results directory)."""
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"results store: postgresql://USER@HOST[:PORT]/DB, sqlite:///PATH or a path (default: ${STORE_ENV}, "
+        "else bncvl-store.sqlite in asv's results directory)",
+    )

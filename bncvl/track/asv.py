@@ -37,6 +37,8 @@ __all__ = [
 CONF_NAME = "asv.conf.json"
 RESULTS_ENV = "BNCVL_RESULTS_DIR"
 RUNS_ENV = "BNCVL_RUNS_DIR"
+STORE_ENV = "BNCVL_STORE"
+"""Names the results store (``--store``'s default): a PostgreSQL URL, an SQLite URL or a path."""
 DEFAULT_RESULTS_DIR = ".asv/results"
 """asv's results directory in this project when asv.conf.json does not say otherwise."""
 DEFAULT_RUNS_DIR = "runs"

@@ -1,0 +1,283 @@
+"""The embedded results store: ``bncvl publish`` into an SQLite file, read back as the dashboard's frames."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
+sa = pytest.importorskip("sqlalchemy", reason="needs the store extra")
+
+from bncvl.cli import main as bncvl  # noqa: E402 - after the extras' guards
+from bncvl.store import schema as t  # noqa: E402
+from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, StoreError, open_store, resolve_url  # noqa: E402
+from bncvl.store.query import load_changes, load_commits, load_points, load_store  # noqa: E402
+from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set  # noqa: E402
+from bncvl.track.changes import find_changes  # noqa: E402
+from bncvl.track.results import load_results  # noqa: E402
+from tests import store_cases  # noqa: E402
+
+
+def publish(capsys: pytest.CaptureFixture[str], store: Path | str, results: Path, *more: str) -> tuple[int, str, str]:
+    code = bncvl(["publish", "--store", str(store), "--results-dir", str(results), "--repo", str(results), *more])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def count(store: Path, table: str) -> int:
+    with sqlite3.connect(store) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def results_copy(results_set: tuple[Path, list[str]], tmp_path: Path) -> Path:
+    root = tmp_path / "results"
+    shutil.copytree(results_set[0], root)
+    return root
+
+
+def test_a_publish_reads_back_as_load_results_reads_the_files(
+    results_copy: Path, runs_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = publish(capsys, results_copy / STORE_FILE, results_copy, "--runs-dir", str(runs_dir))
+    assert code == 0, err
+    assert "16 result file(s) published (16 new, 0 replaced)" in out
+    store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    changes = load_changes(engine)
+    assert set(changes["kind"]) >= {"regression", "within noise", "unconfirmed", "change"}, "the planted steps"
+    with engine.connect() as connection:
+        runs = connection.execute(sa.select(t.analysis_runs.c.name, t.analysis_runs.c.complete)).all()
+    assert sorted(runs) == [("digits-seed0", True), ("digits-seed1", True), ("interrupted", False)]
+    engine.dispose()
+
+
+def test_the_default_store_is_a_file_in_the_results_directory(tmp_path: Path) -> None:
+    assert resolve_url(None, tmp_path, environ={}).database == str(tmp_path.resolve() / STORE_FILE)
+    assert resolve_url(None, tmp_path, environ={"BNCVL_STORE": "x.sqlite"}).database == str(Path("x.sqlite").resolve())
+    url = resolve_url("postgresql://u:pw@db.example:5433/bncvl", tmp_path)
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+psycopg", "db.example", 5433, "bncvl")
+    with pytest.raises(StoreError, match=r"unsupported store URL mysql://u:\*\*\*@h/db: expected postgresql://"):
+        resolve_url("mysql://u:secret@h/db", tmp_path)
+
+
+def test_publishing_again_is_idempotent_and_a_changed_file_replaces_its_values(
+    results_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = results_copy / STORE_FILE
+    assert publish(capsys, store, results_copy, "--no-runs")[0] == 0
+    points, results, steps = count(store, "points"), count(store, "results"), count(store, "steps")
+    code, out, _ = publish(capsys, store, results_copy, "--no-runs")
+    assert code == 0
+    assert "0 result file(s) published (0 new, 0 replaced), 16 unchanged" in out
+    assert (count(store, "points"), count(store, "results"), count(store, "steps")) == (points, results, steps)
+
+    touched, changed = sorted(results_copy.glob(f"{CPU_MACHINE}/*-*.json"))[:2]
+    touched.write_bytes(touched.read_bytes())  # a new mtime, the same bytes
+    document = json.loads(changed.read_text())
+    row = document["results"]["bench_memory.WeightStorage.track_float_weight_bytes"]
+    row[0] = [123.0] * len(row[0])
+    changed.write_text(json.dumps(document))
+    code, out, _ = publish(capsys, store, results_copy, "--no-runs")
+    assert "1 result file(s) published (0 new, 1 replaced), 15 unchanged" in out
+    assert (count(store, "points"), count(store, "results")) == (points, results)
+    store_cases.assert_store_equals_files(str(store), [results_copy])
+    stored = load_points(
+        open_store(resolve_url(str(store), results_copy), write=False),
+        benchmarks="bench_memory.WeightStorage.track_float_weight_bytes",
+        commits=document["commit_hash"],
+        machines=CPU_MACHINE,
+    )
+    assert list(stored["value"]) == [123.0] * len(row[0])
+
+
+def test_a_corrupt_or_truncated_file_is_named_and_skipped_and_the_rest_published(
+    results_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    truncated, garbage = sorted(results_copy.glob(f"{GPU_MACHINE}/*-*.json"))[:2]
+    truncated.write_bytes(truncated.read_bytes()[:500])
+    garbage.write_text("[1, 2")
+    code, out, err = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 1, "some files were skipped"
+    assert f"bncvl publish: skipped: {truncated}: skipped, not a readable asv results file" in err
+    assert f"bncvl publish: skipped: {garbage}: skipped" in err
+    assert "14 result file(s) published (14 new, 0 replaced), 0 unchanged, 2 skipped" in out
+    truncated.unlink()
+    garbage.unlink()
+    store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
+
+
+def test_a_machine_without_machine_json_is_named_and_published_with_its_files_facts(
+    results_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (results_copy / GPU_MACHINE / "machine.json").unlink()
+    code, _, err = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 0
+    assert f"warning: {results_copy / GPU_MACHINE / 'machine.json'}: missing; the machine's facts are taken" in err
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    machines = load_store(engine).machines.set_index("machine")
+    assert machines.loc[GPU_MACHINE, "gpu_model"] == "NVIDIA H100 80GB HBM3", "from the result files' params"
+    with engine.connect() as connection:
+        gpu = connection.execute(sa.select(t.machines.c.gpu_model).where(t.machines.c.name == GPU_MACHINE)).scalar()
+    assert gpu == "NVIDIA H100 80GB HBM3"
+    engine.dispose()
+
+
+def test_filters_select_in_the_store_what_they_select_in_the_files(results_copy: Path, capsys) -> None:
+    assert publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")[0] == 0
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    files = load_results(results_copy).points
+    newest = sorted(files["order"].unique())[-3:]
+    name = "bench_latency.Latency.time_eval_forward"
+    chosen = load_points(
+        engine, machines=[CPU_MACHINE], benchmarks=[name], params={"preset": "medium", "variant": ["fused"]}, last=3
+    )
+    expected = files[
+        (files["machine"] == CPU_MACHINE)
+        & (files["benchmark"] == name)
+        & (files["preset"] == "medium")
+        & (files["variant"] == "fused")
+        & files["order"].isin(newest)
+    ]
+    assert len(chosen) == 6  # 3 commits x 2 devices
+    store_cases.assert_same_points(chosen, expected)
+    assert load_points(engine, machines=["no-such-machine"]).empty
+    commits = load_commits(engine)
+    assert list(commits["commit_hash"]) == list(load_results(results_copy).commits["commit_hash"])
+    assert list(commits["machines"]) == [2] * 8
+    engine.dispose()
+
+
+def test_steps_are_found_again_only_where_a_publish_wrote(tmp_path: Path, capsys) -> None:
+    """Publishing a machine's newer commits finds its steps again over the whole history; another machine's stay."""
+    from tests.conftest import PLANTED, PLANTED_UTILIZATION
+
+    full = tmp_path / "full"
+    hashes = write_results_set(full, steps=[*PLANTED, PLANTED_UTILIZATION])
+    early = tmp_path / "early"
+    shutil.copytree(full, early)
+    for commit in hashes[6:]:  # the CPU machine's last two commits come later
+        for path in early.glob(f"{CPU_MACHINE}/{commit[:8]}-*.json"):
+            path.unlink()
+    store = tmp_path / STORE_FILE
+    assert publish(capsys, store, early, "--no-runs")[0] == 0
+    with sqlite3.connect(store) as connection:
+        gpu_steps = connection.execute(
+            "SELECT s.id FROM steps s JOIN machines m ON m.id = s.machine_id WHERE m.name = ? ORDER BY s.id",
+            (GPU_MACHINE,),
+        ).fetchall()
+    assert gpu_steps, "the GPU machine's planted step"
+    code, out, _ = publish(capsys, store, full, "--no-runs", "--machine", CPU_MACHINE)
+    assert code == 0
+    assert "2 result file(s) published (2 new, 0 replaced), 6 unchanged" in out
+    with sqlite3.connect(store) as connection:
+        assert (
+            connection.execute(
+                "SELECT s.id FROM steps s JOIN machines m ON m.id = s.machine_id WHERE m.name = ? ORDER BY s.id",
+                (GPU_MACHINE,),
+            ).fetchall()
+            == gpu_steps
+        ), "the GPU machine's steps were not touched"
+    store_cases.assert_store_equals_files(str(store), [full])
+
+
+def test_a_store_with_a_newer_schema_is_refused_naming_both_versions(
+    results_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = results_copy / STORE_FILE
+    assert publish(capsys, store, results_copy, "--no-runs")[0] == 0
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0002'")
+    code, _out, err = publish(capsys, store, results_copy, "--no-runs")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("bncvl publish: error: the store sqlite:///")
+    assert f"has schema version 0002, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in err
+    with pytest.raises(StoreError, match="0002"):
+        open_store(resolve_url(str(store), results_copy), write=False)
+
+
+def test_the_migrations_build_exactly_the_schema(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = open_store(resolve_url(None, tmp_path), write=True)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), t.metadata) == []
+    engine.dispose()
+
+
+def test_an_unreachable_server_is_one_line_exit_2_without_the_password(
+    results_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = {p: p.read_bytes() for p in results_copy.rglob("*") if p.is_file()}
+    code, out, err = publish(capsys, f"postgresql://bncvl:s3cret@127.0.0.1:{port}/bncvl", results_copy)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith(f"bncvl publish: error: cannot use the store postgresql://bncvl:***@127.0.0.1:{port}/bncvl:")
+    assert "s3cret" not in err
+    assert {p: p.read_bytes() for p in results_copy.rglob("*") if p.is_file()} == before, "nothing local touched"
+
+
+def test_html_and_sql_metacharacters_are_stored_verbatim(tmp_path: Path) -> None:
+    store_cases.check_metacharacters_verbatim(tmp_path, None)
+
+
+def test_samples_and_infinite_bounds_survive_the_round_trip(results_copy: Path, capsys) -> None:
+    assert publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")[0] == 0
+    stored = load_points(open_store(resolve_url(None, results_copy), write=False))
+    with_samples = stored[stored["samples"].notna()]
+    assert len(with_samples) > 0 and all(len(s) == 7 for s in with_samples["samples"])
+    assert math.isinf(stored["ci_99_b"].max()), "a single-sample track has an infinite bound, as asv writes it"
+
+
+@pytest.mark.slow
+def test_a_publish_killed_midway_leaves_each_file_whole_and_the_next_completes(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    write_results_set(results, commits=40)
+    total = len(list(results.glob("*/*-*.json")))
+    store = results / STORE_FILE
+    done = store_cases.kill_mid_publish(str(store), results, lambda: store_cases.count_results(store), total)
+    assert store_cases.assert_each_file_whole(str(store), results) == done
+    completed = subprocess.run(store_cases.publish_command(str(store), results), capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert f"{total - done} result file(s) published ({total - done} new, 0 replaced), {done} unchanged" in (
+        completed.stdout
+    )
+    store_cases.assert_store_equals_files(str(store), [results])
+
+
+@pytest.mark.slow
+def test_ten_concurrent_publishers_leave_every_value_exactly_once(tmp_path: Path) -> None:
+    """Eight machines publishing at once, and two more processes publishing one ninth machine."""
+    dirs = store_cases.write_fleet(tmp_path, machines=9)
+    store = str(tmp_path / "fleet.sqlite")
+    store_cases.publish_concurrently(store, [(d, ()) for d in dirs] + [(dirs[-1], ())])
+    store_cases.assert_fleet_exactly_once(store, dirs)
+
+
+def test_reading_a_missing_store_says_how_to_create_it(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"no store at .*: run `bncvl publish` to create it"):
+        open_store(resolve_url(None, tmp_path), write=False)
+
+
+def test_find_changes_on_the_store_points_equals_the_stored_steps(results_copy: Path, capsys) -> None:
+    assert publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")[0] == 0
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    found = find_changes(load_points(engine))
+    kept = load_changes(engine)
+    keys = ["machine", "benchmark", "params", "commit_before", "kind"]
+    pd.testing.assert_frame_equal(store_cases.plain(kept, keys), store_cases.plain(found[kept.columns], keys))
+    engine.dispose()
