@@ -10,6 +10,7 @@ regression) and that the user got one clear line.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -27,6 +28,8 @@ from bncvl.measure.machine import register
 from bncvl.track import asv
 from bncvl.track.checkrun import OUTPUT_MARKER, CheckRun
 from bncvl.track.git import GitError, commit_subject, commits_in_range, export_tree, merge_base, resolve_commit
+from bncvl.track.report import render_markdown
+from bncvl.track.verdict import Outcome, Status, compare
 from tests import planted
 from tests.toy_project import make_env, make_toy_repo, tracked
 
@@ -528,3 +531,29 @@ def test_two_checks_at_once_on_one_repository_each_decide_their_own_commits(tmp_
     assert f"→ head `{heads['same-code'][:8]}`" in same and "### Worsened (0)" in same
     assert f"→ head `{heads['hungrier'][:8]}`" in hungrier and "### Worsened (1)" in hungrier
     assert (path / ".asv" / "check" / "report.md").read_text() == hungrier  # the one that ran last
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (math.inf, "inf is not finite"),
+        (1e308, "beyond"),
+        ("0.0012", "is not a number"),
+        (-0.002, "negative"),
+    ],
+    ids=["Infinity", "1e308", "a string", "a negative time"],
+)
+def test_a_value_that_is_not_a_measurement_makes_the_check_undecided_not_a_verdict(value: object, reason: str) -> None:
+    """A benchmark whose result file holds an absurd value (asv stores what the benchmark returned) is
+    neither a regression nor a pass: the check cannot decide (exit 2) and the report names the value."""
+    name = "bench_latency.Latency.time_eval_forward('reference', 'tiny', 'cpu', 'float32')"
+    saved = "bench_memory.Memory.track_saved_activation_bytes('reference', 'tiny', 'cpu', 'float32')"
+    units = {name.split("(")[0]: "seconds", saved.split("(")[0]: "bytes"}
+    before = {name: Outcome(0.001), saved: Outcome(50_000.0)}
+    after = {name: Outcome(value), saved: Outcome(50_000.0)}  # type: ignore[arg-type]
+    comparison = compare("a" * 40, "b" * 40, before, after, units)
+    (change,) = (c for c in comparison.changes if c.name == name)
+    assert change.status is Status.INVALID and reason in change.significance
+    assert comparison.exit_code == 2
+    report = render_markdown(comparison)
+    assert "### Invalid values (1)" in report and "not measurements" in report

@@ -11,6 +11,7 @@ emphasis, code span or table cell of its own, on one line.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -30,6 +31,8 @@ def _value(outcome: Outcome, unit: str | None) -> str:
         return "failed"
     if outcome.skipped:
         return "skipped"
+    if not (isinstance(outcome.value, int | float) and math.isfinite(outcome.value)):
+        return _text(f"{outcome.value!r:.40}")  # not a measurement (Status.INVALID): shown as recorded
     err = None
     if outcome.stats and "q_25" in outcome.stats and "q_75" in outcome.stats:
         err = (outcome.stats["q_75"] - outcome.stats["q_25"]) / 2
@@ -98,6 +101,8 @@ def _headline(comparison: Comparison) -> str:
         return "⚠️ not measured: benchmarks failed at both commits"
     if comparison.with_status(Status.UNDECIDED):
         return "⚠️ undecided: relative timings with too few processes"
+    if comparison.with_status(Status.INVALID):
+        return "⚠️ undecided: benchmarks recorded values that are not measurements"
     if not comparison.changes:
         return "⚠️ nothing measured: no benchmark ran at either commit"
     if comparison.improved:
@@ -136,6 +141,7 @@ def render_markdown(comparison: Comparison) -> str:
         ("Newly failing", comparison.newly_failing),
         ("Failing at both commits", comparison.with_status(Status.FAILING)),
         ("Undecided: too few processes", comparison.with_status(Status.UNDECIDED)),
+        ("Invalid values", comparison.with_status(Status.INVALID)),
         ("Improved", comparison.improved),
     )
     for title, changes in sections:
@@ -146,7 +152,7 @@ def render_markdown(comparison: Comparison) -> str:
     compared = [
         c
         for c in comparison.changes
-        if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE, Status.FAILING, Status.UNDECIDED)
+        if c.status not in (Status.SKIPPED, Status.NOT_COMPARABLE, Status.FAILING, Status.UNDECIDED, Status.INVALID)
     ]
     if compared:
         lines += ["<details><summary>Every benchmark compared</summary>", "", *_table(compared), "", "</details>", ""]

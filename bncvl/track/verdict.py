@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from bncvl._extras import needs_extra
 from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_FACTOR, Evidence, compare_processes, evidence_kind
 from bncvl.track.directions import Direction, direction
+from bncvl.track.validity import cannot_be_negative, problem
 
 with needs_extra("bench", "bncvl check"):
     from asv import _stats
@@ -66,6 +67,7 @@ class Status(enum.Enum):
     SKIPPED = "skipped"
     FAILING = "failing at both commits"
     UNDECIDED = "undecided"
+    INVALID = "invalid value"
     NOT_COMPARABLE = "not comparable"
 
 
@@ -88,7 +90,7 @@ class Outcome:
 
     @property
     def skipped(self) -> bool:
-        return self.value is not None and math.isnan(self.value)
+        return isinstance(self.value, float) and math.isnan(self.value)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ class Change:
     @property
     def ratio(self) -> float | None:
         """after / before, or None when either is missing or before is zero."""
+        if self.status is Status.INVALID:
+            return None
         b, a = self.before.value, self.after.value
         if b is None or a is None or math.isnan(b) or math.isnan(a) or b == 0:
             return None
@@ -219,8 +223,9 @@ class Comparison:
 
     @property
     def unmeasured(self) -> list[Change]:
-        """What the check could not decide: failed at both commits, or relative timings with too few processes."""
-        return self.with_status(Status.FAILING) + self.with_status(Status.UNDECIDED)
+        """What the check could not decide: failed at both commits, relative timings with too few processes,
+        or a value that is not a measurement (:mod:`bncvl.track.validity`)."""
+        return self.with_status(Status.FAILING) + self.with_status(Status.UNDECIDED) + self.with_status(Status.INVALID)
 
     def measured(self, kind: Evidence) -> list[Change]:
         """The benchmarks of evidence ``kind`` measured and decided at both commits."""
@@ -228,7 +233,8 @@ class Comparison:
             change
             for change in self.changes
             if evidence_kind(change.unit) is kind
-            and change.status not in (Status.SKIPPED, Status.FAILING, Status.UNDECIDED, Status.NOT_COMPARABLE)
+            and change.status
+            not in (Status.SKIPPED, Status.FAILING, Status.UNDECIDED, Status.INVALID, Status.NOT_COMPARABLE)
         ]
 
     @property
@@ -274,6 +280,16 @@ def _judge_processes(before: Outcome, after: Outcome, factor: float) -> tuple[St
     return Status.UNCHANGED, test.describe()
 
 
+def _invalid(outcome: Outcome, benchmark: str, unit: str | None, side: str) -> str | None:
+    """Why ``outcome``'s value or a sample is not a measurement (:func:`bncvl.track.validity.problem`), or None."""
+    nonnegative = cannot_be_negative(benchmark, unit)
+    for entry in (outcome.value, *(outcome.samples or ())):
+        reason = problem(entry, nonnegative)
+        if reason:
+            return f"{side} value {reason}"
+    return None
+
+
 def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: float) -> tuple[Status, Direction, str]:
     """Classify one benchmark, honouring its better direction.
 
@@ -281,7 +297,11 @@ def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: 
     :mod:`bncvl.track.decision`; everything else is judged as ``asv continuous``
     would: the factor, and asv's significance test where there are samples.
     """
-    better = direction(name.split("(", 1)[0], unit)
+    benchmark = name.split("(", 1)[0]
+    better = direction(benchmark, unit)
+    reason = _invalid(before, benchmark, unit, "base") or _invalid(after, benchmark, unit, "head")
+    if reason:
+        return Status.INVALID, better, reason
     if before.version is not None and after.version is not None and before.version != after.version:
         return Status.NOT_COMPARABLE, better, "benchmark code changed"
     if after.failed and not before.failed:
