@@ -8,8 +8,10 @@ it was: nothing created, overwritten or lost. The guarantees are listed in docs/
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from bncvl.layers.fused import (
     compiled_kernels,
     reset_compiled_kernels,
 )
+from bncvl.track.checkrun import ENV_LOCK
 from bncvl.track.report import render_markdown
 from bncvl.track.verdict import Outcome, compare, parse_factor_rule
 
@@ -449,3 +452,33 @@ def test_a_variant_trains_on_more_input_kinds_than_the_recompile_limit(fresh_com
     fallbacks = [str(w.message) for w in caught if issubclass(w.category, RecompileLimitWarning)]
     assert sorted(message.split("'")[1] for message in fallbacks) == ["backward", "train_forward"]
     assert all(message.startswith(f"{name}: torch.compile of the fused kernel") for message in fallbacks)
+
+
+def test_pipeline_holds_the_asv_environments_lock_while_asv_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make run`` and a default ``bncvl check`` share asv's environments (``.asv/env``): the pipeline's asv
+    run holds the same lock as a check, so neither installs a commit into the other's environment."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.conf.json").write_text('{"env_dir": "envs"}')
+    lock = tmp_path / "envs" / ENV_LOCK
+    held = []
+
+    def asv_run(argv: list[str]) -> int:
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return 0
+
+    monkeypatch.setattr(pipeline, "register", lambda: {"machine": "box-cpu"})
+    monkeypatch.setattr(pipeline, "recent_commits", lambda repo, count: ["a" * 40])
+    monkeypatch.setattr(analyze, "main", FakeAnalyze(interruptions=0))
+    parser = argparse.ArgumentParser()
+    pipeline.configure(parser)
+    assert pipeline.main(parser.parse_args(["--runs-dir", str(tmp_path / "runs"), "--no-serve"]), run=asv_run) == 0
+    assert held == [True]

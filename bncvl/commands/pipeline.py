@@ -27,7 +27,9 @@ from bncvl.analysis.rundir import SUMMARY, read_json
 from bncvl.commands import common_args, run_command
 from bncvl.measure.machine import register
 from bncvl.track import asv
+from bncvl.track.checkrun import ENV_LOCK, env_dir_of
 from bncvl.track.git import recent_commits
+from bncvl.track.lock import hold
 
 __all__ = [
     "DEFAULT_BENCHMARKS",
@@ -133,12 +135,13 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
         )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
         hashfile.write("\n".join(commits) + "\n")
+    command = asv_run_command(
+        machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS
+    )
     try:
-        code = run(
-            asv_run_command(
-                machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS
-            )
-        )
+        # asv installs commits into the environments a default `bncvl check` uses too: take turns with it.
+        with hold(env_dir_of(repo / asv.CONF_NAME) / ENV_LOCK, "bncvl pipeline"):
+            code = run(command)
     finally:
         Path(hashfile.name).unlink()
     if code != 0:
