@@ -120,9 +120,9 @@ def _warm(name: str) -> Callable[[str, str, str, str], None]:
     """The asv ``setup`` of ``time_<name>``, run after :meth:`Latency.setup`: :meth:`Passes.warm` of that pass.
 
     Per method because the pass run last before a timed call matters: on the
-    tiny preset, an eval forward timed right after the other passes' warm-up
-    took twice as long as in a full run, where each sample follows the same
-    pass (docs/measurements/2026-12-03-steady-state.md).
+    tiny preset, an eval forward timed once right after every pass's warm-up
+    read 1.6-1.9x a full run's median, where each sample follows the same
+    pass; after its own pass's, 1.4x (docs/measurements/2026-12-03-steady-state.md).
     """
 
     def setup(variant: str, preset: str, device: str, dtype: str) -> None:
