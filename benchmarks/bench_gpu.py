@@ -26,6 +26,7 @@ from benchmarks.common import (
     require,
     resolve_device,
     synchronize,
+    warm_up,
 )
 
 __all__ = ["GPU", "nvml_index", "sustained_forward"]
@@ -70,9 +71,7 @@ def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dic
     min_seconds = require("nvml", "MIN_SAMPLED_SECONDS")
     cuda = resolve_device(device)
     work = build_workload(variant, preset, "eval", device, dtype)
-    for _ in range(3):  # warm-up: cuDNN autotuning, lazy caches
-        work.eval_forward()
-    synchronize(cuda)
+    warm_up([work.eval_forward], cuda)
     calls = 0
     index = cuda.index if cuda.index is not None else torch.cuda.current_device()
     with sampler_class(device_index=nvml_index(index, torch.cuda.device_count())) as sampler:

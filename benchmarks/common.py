@@ -23,7 +23,7 @@ import itertools
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -83,17 +83,20 @@ __all__ = [
     "PARAM_NAMES",
     "QUICK_REGEX",
     "VARIANT_NAMES",
+    "WARM_UP_CALLS",
     "Reproducible",
     "build_workload",
     "cached_entry",
     "check_applicable",
     "check_variant_coverage",
+    "cold_compile_caches",
     "keep_freed_memory",
     "latency_clock",
     "measure_each",
     "registered_variants",
     "require",
     "select_clock",
+    "warm_up",
 ]
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
@@ -326,3 +329,63 @@ def free_device_memory(device: str) -> None:
     """Return cached CUDA blocks between measurements (a no-op on the CPU)."""
     if device == "cuda":
         torch.cuda.empty_cache()
+
+
+WARM_UP_CALLS = 20
+"""Untimed calls of a pass before it is first timed in a process, so that a timed call is in the steady state.
+
+Measured on the tiny preset, CPU, float32, one process per variant and five processes each
+(docs/measurements/2026-12-03-steady-state.md), against the median of calls 31-40: the first
+call of a compiled variant's pass (``fused``, ``fast``) runs ``torch.compile`` (one new
+dynamo graph per kernel; 90-220x the steady time with inductor's on-disk cache warm, seconds
+cold); the second is still 1.7-6x and the fifth 1.1-1.3x (first use of the generated code
+and of fresh allocations); the eighth is slower again (1.1-1.4x), when CPython's specialising
+interpreter quickens the layer's Python code; from about the fifteenth call on every pass
+of every variant is within 1.05x. No later call recompiled (dynamo's recompile counter
+stayed 0): each compiled kernel is only ever called with one shape and under one grad mode
+in a process. The reference's first call costs 1.3-16x its steady time too (allocator,
+oneDNN's primitive cache). On CUDA the same calls cover cuDNN's algorithm choice, lazy
+handles and the ``cuda_graph`` variant's capture. On a preset whose pass takes milliseconds
+the calls after the third change little, but cost 20 passes once per process."""
+
+
+def warm_up(passes: Iterable[Callable[[], object]], device: torch.device, calls: int = WARM_UP_CALLS) -> None:
+    """Call each of ``passes`` ``calls`` times (device synchronised after each): what no timed call may pay.
+
+    Benchmarks call it in ``setup`` (or before timing in a ``setup_cache``)
+    with every pass they time, so that ``asv run --quick``, whose one
+    sample is one call with no warm-up, times a call in the steady state
+    (see :data:`WARM_UP_CALLS` for what the first calls cost).
+    """
+    for run in passes:
+        for _ in range(calls):
+            run()
+            synchronize(device)
+
+
+@contextlib.contextmanager
+def cold_compile_caches() -> Iterator[None]:
+    """``torch.compile`` with nothing compiled: dynamo's code dropped, inductor's caches in a fresh private folder.
+
+    Inside the block, a compiled function compiles from scratch, as in a
+    user's first run on a new machine: ``torch._dynamo.reset()`` drops what
+    this process compiled, and torch's ``fresh_cache`` points inductor's
+    on-disk caches (``TORCHINDUCTOR_CACHE_DIR``, shared by every process of
+    the user, /tmp/torchinductor_$USER by default) and Triton's
+    (``TRITON_CACHE_DIR``) at a new empty folder, clears their in-memory
+    copies, and removes the folder on exit.
+
+    Raises:
+        NotImplementedError: (asv: skipped) this torch has neither ``fresh_cache`` nor its older name.
+    """
+    import torch._dynamo
+    import torch._inductor.utils
+
+    fresh_cache = getattr(torch._inductor.utils, "fresh_cache", None) or getattr(
+        torch._inductor.utils, "fresh_inductor_cache", None
+    )
+    if fresh_cache is None:
+        raise NotImplementedError(f"torch {torch.__version__} has no torch._inductor.utils.fresh_cache")
+    torch._dynamo.reset()
+    with fresh_cache():
+        yield

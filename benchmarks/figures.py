@@ -31,6 +31,7 @@ from benchmarks.common import (
     parse_dtype,
     require,
     resolve_device,
+    warm_up,
 )
 
 __all__ = [
@@ -98,7 +99,9 @@ def forward_figures(variant: str, preset: str | Shape, device: str, dtype: str) 
     """Median eval-forward time of one combination and the FLOP/s and bytes/s it achieves."""
     shape = get_preset(preset) if isinstance(preset, str) else preset
     work = build_workload(variant, shape, "eval", device, dtype)
-    seconds = Timer(work.eval_forward, resolve_device(device), label=f"{variant}/{device}").repeat(REPEATS).median
+    resolved = resolve_device(device)
+    warm_up([work.eval_forward], resolved)
+    seconds = Timer(work.eval_forward, resolved, label=f"{variant}/{device}", warmup=0).repeat(REPEATS).median
     del work
     free_device_memory(device)
     return {

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks"
 CLASSES = [
     bench_latency.Latency,
+    bench_latency.FirstCall,
     bench_memory.Memory,
     bench_memory.WeightStorage,
     bench_gpu.GPU,
@@ -48,6 +49,8 @@ CLASSES = [
     bench_relative.RelativeCpuTime,
 ]
 UNITS = {
+    "track_first_eval_forward_seconds": "seconds",
+    "track_first_train_step_seconds": "seconds",
     "track_peak_forward_bytes": "bytes",
     "track_peak_train_step_bytes": "bytes",
     "track_saved_activation_bytes": "bytes",

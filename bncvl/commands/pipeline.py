@@ -43,8 +43,8 @@ __all__ = [
 DEFAULT_COMMITS = 2
 DEFAULT_RUN_NAME = "default"
 DEFAULT_BENCHMARKS = (
-    # The suite's quick subset: every variant's latency, instruction counts, relative timings and memory on the
-    # tiny preset, CPU, float32.
+    # The suite's quick subset: every variant's latency, first-call (compile) time, instruction counts, relative
+    # timings and memory on the tiny preset, CPU, float32.
     "'tiny', 'cpu', 'float32'",
     # Weight storage and the quantization tracks, so every dashboard page has data.
     "WeightStorage",
