@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from benchmarks.common import QUICK_REGEX
-from bncvl.commands.pipeline import DEFAULT_BENCHMARKS, asv_run_command, complete_run
+from bncvl.commands.pipeline import DEFAULT_BENCHMARKS, SHORT_RUN, asv_run_command, complete_run
 from bncvl.track.git import GitError, recent_commits
 
 
@@ -37,13 +37,16 @@ def test_recent_commits_errors(tmp_path):
         recent_commits(tmp_path, 1)
 
 
-def test_asv_command_skips_existing_and_is_quick_by_default(tmp_path):
-    command = asv_run_command("box-cpu", tmp_path / "h.txt", quick=True, benchmarks=["tiny", "Storage"])
+def test_asv_command_skips_existing_and_is_short_by_default(tmp_path):
+    command = asv_run_command("box-cpu", tmp_path / "h.txt", full=False, benchmarks=["tiny", "Storage"])
     assert command[1:5] == ["-m", "asv", "run", f"HASHFILE:{tmp_path / 'h.txt'}"]
-    assert {"--skip-existing", "--quick", "--show-stderr"} <= set(command)
+    assert {"--skip-existing", "--show-stderr"} <= set(command)
+    assert "--quick" not in command  # its one sample reads a short pass high: SHORT_RUN takes the median of five
+    assert " ".join(SHORT_RUN) in " ".join(command)
     assert command[command.index("--machine") + 1] == "box-cpu"
     assert [command[i + 1] for i, arg in enumerate(command) if arg == "--bench"] == ["tiny", "Storage"]
-    assert "--quick" not in asv_run_command("box-cpu", tmp_path / "h.txt", quick=False, benchmarks=[])
+    full = asv_run_command("box-cpu", tmp_path / "h.txt", full=True, benchmarks=[])
+    assert "-a" not in full and "--quick" not in full
 
 
 def test_default_subset_selects_the_quick_subset_storage_and_quantization():

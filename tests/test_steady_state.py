@@ -21,6 +21,7 @@ from asv_runner.discovery import get_benchmark_from_name
 from torch._dynamo.utils import counters
 
 from benchmarks import bench_latency, common
+from bncvl.commands.pipeline import SHORT_RUN
 from bncvl.layers import registry
 from bncvl.measure.machine import register
 from bncvl.track.decision import Evidence, evidence_kind
@@ -179,8 +180,8 @@ def test_first_call_measures_a_cold_compile_every_time() -> None:
     assert min(seconds) > 10 * reference_seconds, (seconds, reference_seconds)
 
 
-def _asv_run(tmp_path: Path, name: str, quick: bool, bench: str) -> Path:
-    """``asv run`` of ``bench`` on this checkout (existing environment); the results directory it wrote."""
+def _asv_run(tmp_path: Path, name: str, options: tuple[str, ...], bench: str) -> Path:
+    """``asv run OPTIONS`` of ``bench`` on this checkout (existing environment); the results directory it wrote."""
     home = tmp_path / "home"
     if not home.exists():
         home.mkdir()
@@ -200,7 +201,7 @@ def _asv_run(tmp_path: Path, name: str, quick: bool, bench: str) -> Path:
     run = [
         sys.executable, "-m", "asv", "run", "--config", str(out / "asv.conf.json"), "--machine", "steady-box",
         "-E", f"existing:{sys.executable}", "--set-commit-hash", head.stdout.strip(), "--show-stderr", "-b", bench,
-        *(["--quick"] if quick else []),
+        *options,
     ]  # fmt: skip
     done = subprocess.run(run, cwd=ROOT, env={**os.environ, "HOME": str(home)}, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -214,7 +215,8 @@ def _medians(results: Path) -> dict[tuple[str, str], float]:
 
 
 MAX_QUICK_TO_FULL = 1.5
-"""How far the one sample of ``--quick`` of a compiled variant's training step may lie from a full run's median."""
+"""How far the main job's short run, and the one sample of ``--quick`` of a compiled variant's training step, may
+lie from a full run's median."""
 MAX_FIRST_SAMPLE_TO_FULL = 4.0
 """The same bound for the tiny eval forward (0.1 ms) and the reference's training step.
 
@@ -227,25 +229,41 @@ training steps' 1.0-1.6x. With the compilation in the timed call, ``fused``
 and ``fast`` read 75-180x."""
 
 
+QUICK_SUBSET_LATENCY = r"Latency\.time_(eval_forward|train_step)\('(reference|fused|fast)', 'tiny', 'cpu', 'float32'\)"
+PAIRS = {(f"time_{p}", v) for p in ("eval_forward", "train_step") for v in ("reference", "fused", "fast")}
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], float]:
+    """asv's medians of a full run of the quick subset's latency for the reference and the compiled variants."""
+    return _medians(_asv_run(tmp_path_factory.mktemp("steady"), "full", (), QUICK_SUBSET_LATENCY))
+
+
+def _far(run: dict[tuple[str, str], float], full: dict[tuple[str, str], float], bound) -> dict:
+    """The (method, variant) pairs whose ``run``/``full`` ratio lies outside ``bound(method, variant)``."""
+    assert set(run) == set(full) == PAIRS, (run, full)
+    print({f"{m} {v}": f"{run[m, v] * 1e6:.0f} us against {full[m, v] * 1e6:.0f} us" for m, v in sorted(PAIRS)})
+    ratios = {pair: run[pair] / full[pair] for pair in PAIRS}
+    return {
+        pair: (round(r, 2), bound(*pair)) for pair, r in ratios.items() if not 1 / bound(*pair) <= r <= bound(*pair)
+    }
+
+
 @pytest.mark.slow
-def test_a_quick_run_agrees_with_a_full_run_for_the_compiled_variants(tmp_path: Path) -> None:
+def test_a_quick_run_agrees_with_a_full_run_for_the_compiled_variants(tmp_path: Path, full_run) -> None:
     """The one sample of ``--quick`` lies near a full run's median for fused and fast (and the reference)."""
-    bench = r"Latency\.time_(eval_forward|train_step)\('(reference|fused|fast)', 'tiny', 'cpu', 'float32'\)"
-    quick = _medians(_asv_run(tmp_path, "quick", True, bench))
-    full = _medians(_asv_run(tmp_path, "full", False, bench))
-    expected = {(f"time_{p}", v) for p in ("eval_forward", "train_step") for v in ("reference", "fused", "fast")}
-    assert set(quick) == set(full) == expected, (quick, full)
-    print(
-        {f"{m} {v}": f"quick {quick[m, v] * 1e6:.0f} us, full {full[m, v] * 1e6:.0f} us" for m, v in sorted(expected)}
+    quick = _medians(_asv_run(tmp_path, "quick", ("--quick",), QUICK_SUBSET_LATENCY))
+    compiled_steps = {("time_train_step", "fused"), ("time_train_step", "fast")}
+    far = _far(
+        quick, full_run, lambda m, v: MAX_QUICK_TO_FULL if (m, v) in compiled_steps else MAX_FIRST_SAMPLE_TO_FULL
     )
-    far = {}
-    for method, variant in expected:
-        bound = (
-            MAX_QUICK_TO_FULL
-            if (method, variant) in {("time_train_step", "fused"), ("time_train_step", "fast")}
-            else MAX_FIRST_SAMPLE_TO_FULL
-        )
-        ratio = quick[method, variant] / full[method, variant]
-        if not 1 / bound <= ratio <= bound:
-            far[method, variant] = (round(ratio, 2), bound)
     assert not far, f"quick/full-median ratios (ratio, bound) out of bounds: {far}"
+
+
+@pytest.mark.slow
+def test_the_main_jobs_short_run_agrees_with_a_full_run(tmp_path: Path, full_run) -> None:
+    """What ``make run`` records (:data:`bncvl.commands.pipeline.SHORT_RUN`) lies within 1.5x of a full run's median
+    for every variant and pass of the quick subset's latency, so the Devices page's speed-ups are a full run's."""
+    short = _medians(_asv_run(tmp_path, "short", SHORT_RUN, QUICK_SUBSET_LATENCY))
+    far = _far(short, full_run, lambda m, v: MAX_QUICK_TO_FULL)
+    assert not far, f"short/full-median ratios (ratio, bound) out of bounds: {far}"

@@ -1,7 +1,7 @@
 """``bncvl pipeline``: the main job, end to end, on this machine.
 
 1. register the machine and its device facts with asv (``bncvl machine``);
-2. benchmark the last few commits with asv (quick mode by default), skipping
+2. benchmark the last few commits with asv (a short run by default: :data:`SHORT_RUN`), skipping
    what already has results;
 3. run the default quantization analysis (``bncvl analyze``) into
    ``<runs-dir>/default`` unless that run is complete; an incomplete one (an
@@ -58,11 +58,20 @@ look needs. ``--bench .`` runs everything."""
 Runner = Callable[[Sequence[str]], int]
 
 
-def asv_run_command(machine: str, hashfile: Path, quick: bool, benchmarks: Sequence[str]) -> list[str]:
-    """The ``asv run`` command line for the commits listed in ``hashfile``; results that exist are kept."""
-    return asv.run_command(
-        machine, f"HASHFILE:{hashfile}", bench=benchmarks, quick=quick, options=["--skip-existing", "--show-stderr"]
-    )
+SHORT_RUN = ("-a", "repeat=5", "-a", "rounds=1")
+"""What the main job passes ``asv run`` instead of ``--quick``: five samples per ``time_`` benchmark in one
+process (each after its set-up's warm call), and asv's median of them. ``--quick``'s one sample is asv's
+first, timed right after asv's own code, and read 1.3-2.6x a full run's median on the tiny preset's
+0.1 ms eval forward; the median of five reads within 1.5x of it
+(docs/measurements/2026-12-03-steady-state.md). It costs a few milliseconds a benchmark; the
+benchmarks that take their own samples (relative timings, instruction counts) are unaffected."""
+
+
+def asv_run_command(machine: str, hashfile: Path, full: bool, benchmarks: Sequence[str]) -> list[str]:
+    """The ``asv run`` command line for the commits listed in ``hashfile``: a full run, else :data:`SHORT_RUN`;
+    results that exist are kept."""
+    options = ["--skip-existing", "--show-stderr", *(() if full else SHORT_RUN)]
+    return asv.run_command(machine, f"HASHFILE:{hashfile}", bench=benchmarks, options=options)
 
 
 def complete_run(runs_dir: Path, name: str) -> bool:
@@ -101,7 +110,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--commits", type=int, default=DEFAULT_COMMITS, help=f"benchmark the last N commits (default {DEFAULT_COMMITS})"
     )
-    parser.add_argument("--full", action="store_true", help="full asv runs instead of --quick (much slower)")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="full asv runs instead of the short run (5 samples a time benchmark; much slower)",
+    )
     common_args.add_bench(parser, "the quick subset, weight storage and quantization; '.' for the whole suite")
     common_args.add_runs_dir(parser)
     parser.add_argument("--no-serve", action="store_true", help="stop after producing the results")
@@ -125,7 +138,7 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
     machine = register()["machine"]
     print(f"machine {machine!r}")
 
-    _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'quick'})")
+    _step(2, f"benchmark the last {len(commits)} commit(s) with asv ({'full' if args.full else 'short'} run)")
     missing_tool = valgrind_missing()
     if missing_tool:
         print(
@@ -135,9 +148,7 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
         )
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as hashfile:
         hashfile.write("\n".join(commits) + "\n")
-    command = asv_run_command(
-        machine, Path(hashfile.name), quick=not args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS
-    )
+    command = asv_run_command(machine, Path(hashfile.name), full=args.full, benchmarks=args.bench or DEFAULT_BENCHMARKS)
     try:
         # asv installs commits into the environments a default `bncvl check` uses too: take turns with it.
         with hold(env_dir_of(repo / asv.CONF_NAME) / ENV_LOCK, "bncvl pipeline"):
