@@ -300,9 +300,16 @@ def measure_each(params: list[list[str]], measure: Callable[[str, str, str, str]
     """``measure(variant, preset, device, dtype)`` for every combination, for a ``setup_cache``.
 
     A combination that cannot run maps to its skip reason (a ``str``); see :func:`cached_entry`.
+
+    Each combination starts with dynamo's state reset: a process that has
+    compiled a kernel for one shape recompiles it for the next as a
+    shape-generic (dynamic) kernel, which is not the kernel a process of one
+    shape (``Latency``'s) runs.
     """
     results: dict[Key, dict[str, float] | str] = {}
     for key in itertools.product(*params):
+        if "torch._dynamo" in sys.modules:  # something may have compiled: forget its shapes
+            torch._dynamo.reset()
         try:
             check_applicable(*key[1:])
             keep_freed_memory()

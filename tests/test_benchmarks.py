@@ -371,3 +371,27 @@ def test_the_suite_numbers_gpus_as_nvml_does() -> None:
     env = {k: v for k, v in os.environ.items() if k != "CUDA_DEVICE_ORDER"}
     out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "PCI_BUS_ID"
+
+
+@pytest.mark.slow  # dynamo's import and three compiles: a few seconds
+def test_each_combination_of_a_setup_cache_compiles_for_its_own_shape_only() -> None:
+    """measure_each's combinations must not share dynamo's state: a kernel compiled for one preset and then
+    called on another recompiles shape-generic (dynamic), which is not what a one-shape process runs."""
+    dynamic: list[bool] = []
+
+    def backend(graph: torch.fx.GraphModule, example_inputs: list[torch.Tensor]):
+        sizes = [size for x in example_inputs for size in (x.shape if isinstance(x, torch.Tensor) else [x])]
+        dynamic.append(any(isinstance(size, torch.SymInt) for size in sizes))
+        return graph.forward
+
+    @torch.compile(backend=backend)
+    def kernel(x: torch.Tensor) -> torch.Tensor:
+        return x * 2
+
+    def measure(variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:
+        shape = PRESETS[preset]
+        kernel(torch.ones(shape.input_shape))
+        return {"ok": 1.0}
+
+    common.measure_each([["reference"], ["tiny", "small", "medium"], ["cpu"], ["float32"]], measure)
+    assert dynamic == [False, False, False]
