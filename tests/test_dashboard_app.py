@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("streamlit", reason="needs the dashboard extra")
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
 
 from bncvl.commands import dashboard as dashboard_cli
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set
@@ -31,8 +33,19 @@ GITHUB = "https://github.com/example/bncvl/commit/"
 
 
 @pytest.fixture
+def served_options() -> Iterator[None]:
+    """Streamlit's options as `bncvl dashboard` serves every page (magic off), for the AppTest runs."""
+    with patch_config_options(dashboard_cli.page_options()):
+        yield
+
+
+@pytest.fixture
 def app(
-    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    results_set: tuple[Path, list[str]],
+    runs_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    served_options: None,
 ) -> AppTest:
     """The dashboard on the fixture results and runs, with an asv.conf.json that sets show_commit_url."""
     (tmp_path / "asv.conf.json").write_text('{\n  // asv allows comments\n  "show_commit_url": "' + GITHUB + '"\n}')
@@ -282,7 +295,9 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
 
 
 @pytest.fixture
-def quick_app(quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def quick_app(
+    quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
+) -> AppTest:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(quick_results[0]))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(quick_results[1]))
@@ -345,7 +360,9 @@ def test_trends_of_two_commits_labels_each_commit_once(
 
 
 @pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])
-def test_empty_directories_show_the_command_to_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_directories_show_the_command_to_run(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "no-runs"))
@@ -390,3 +407,28 @@ def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
     assert environ["BNCVL_RESULTS_DIR"] == str(tmp_path)
     with pytest.raises(ValueError, match="--port must be between 1 and 65535, got 0"):
         dashboard_cli.main(parser.parse_args(["--port", "0"]))
+
+
+def test_cli_turns_streamlit_magic_off_and_hides_the_deploy_button(tmp_path: Path) -> None:
+    dirs = dashboard_cli.resolve_dirs([str(tmp_path)], str(tmp_path / "runs"), environ={})
+    command, _environ = dashboard_cli.streamlit_command(dirs, 8501, "127.0.0.1")
+    # Magic would write any bare expression of a page, such as a constant's docstring, onto the page.
+    assert command[command.index("--runner.magicEnabled") + 1] == "false"
+    assert command[command.index("--client.toolbarMode") + 1] == "viewer"
+
+
+def test_streamlit_run_of_the_app_reads_the_same_options_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`streamlit run dashboard/app.py` without the launcher: Streamlit's script-level config file."""
+    from streamlit import config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config, "_main_script_path", str(APP))
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.magicEnabled") is False
+        assert config.get_option("client.toolbarMode") == "viewer"
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
