@@ -143,10 +143,31 @@ def test_regressions_lists_the_planted_steps_with_range_and_direction(
     assert "Instructions.track_train_step x1.00" in noise["evidence"].iloc[0]
 
 
+def test_trends_opens_on_relative_timing_with_absolute_time_one_click_away(app: AppTest) -> None:
+    open_page(app, "trends")
+    measure = app.radio(key="trends_measure")
+    assert measure.options == ["relative timing", "instruction counts", "absolute time", "other"]
+    assert measure.value == "relative timing", "a benchmark that can confirm a change"
+    benchmark = app.selectbox(key="trends_benchmark_relative_timing").value
+    assert benchmark == "bench_relative.RelativeCpuTime.track_eval_forward"
+    assert app.multiselect(key="trends_param_variant").value == ["reference"]
+    assert not [caption.value for caption in app.caption if "×1.6" in caption.value], "no noise band: evidence"
+    (spec,) = chart_specs(app)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "time ratio"
+    assert not [name for name in trace_names(spec) if name.startswith("noise")]
+    app.radio(key="trends_measure").set_value("absolute time").run()
+    assert app.selectbox(key="trends_benchmark_absolute_time").value == "bench_latency.Latency.time_eval_forward"
+    (spec,) = chart_specs(app)
+    assert f"noise ×1.6 {CPU_MACHINE} variant=reference, preset=medium, device=cpu, dtype=float32" in trace_names(spec)
+    (note,) = [caption.value for caption in app.caption if "×1.6" in caption.value]
+    assert "same code" in note and "docs/ci-check.md" in note
+
+
 def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
     hashes = results_set[1]
     open_page(app, "trends")
-    assert app.selectbox(key="trends_benchmark").value == "bench_latency.Latency.time_eval_forward"
+    app.radio(key="trends_measure").set_value("absolute time").run()
+    assert app.selectbox(key="trends_benchmark_absolute_time").value == "bench_latency.Latency.time_eval_forward"
     app.multiselect(key="trends_machines").set_value([CPU_MACHINE])
     app.multiselect(key="trends_param_variant").set_value(["fused"])
     app.multiselect(key="trends_param_preset").set_value(["medium"]).run()
@@ -352,6 +373,10 @@ def test_trends_of_two_commits_labels_each_commit_once(
     quick_app: AppTest, quick_results: tuple[Path, Path, list[str]]
 ) -> None:
     open_page(quick_app, "trends")
+    assert quick_app.selectbox(key="trends_benchmark_relative_timing").value == (
+        "bench_relative.RelativeCpuTime.track_eval_forward"
+    )
+    assert quick_app.multiselect(key="trends_param_variant").value == ["reference"]
     assert quick_app.multiselect(key="trends_param_preset").value == ["tiny"]
     (spec,) = chart_specs(quick_app)
     assert spec["layout"]["xaxis"]["categoryarray"] == [h[:8] for h in quick_results[2]]
