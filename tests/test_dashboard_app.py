@@ -298,8 +298,8 @@ def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest, results_
 
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
-    """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured;
-    and one analysis run."""
+    """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured,
+    one process per relative timing (a --quick run); and one analysis run."""
     root = tmp_path_factory.mktemp("quick")
     variants = ("reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit")
     hashes = write_results_set(
@@ -310,6 +310,7 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
         presets=("tiny", "small", "medium", "large"),
         devices=("cpu", "cuda"),
         measured_presets=["tiny"],
+        processes=1,
     )
     write_run(root / "runs", "default")
     return root / "results", root / "runs", hashes
@@ -457,3 +458,31 @@ def test_streamlit_run_of_the_app_reads_the_same_options_from_any_folder(
     finally:
         monkeypatch.undo()
         config.get_config_options(force_reparse=True)
+
+
+def test_trends_says_when_relative_timings_are_too_few_to_confirm_anything(quick_app: AppTest) -> None:
+    open_page(quick_app, "trends")
+    (note,) = [caption.value for caption in quick_app.caption if "process" in caption.value]
+    assert "1 process per commit" in note and "7 or more" in note and "rounds=7" in note
+
+
+def test_trends_of_relative_timings_from_seven_processes_need_no_such_note(app: AppTest) -> None:
+    open_page(app, "trends")
+    assert app.radio(key="trends_measure").value == "relative timing"
+    assert not [caption.value for caption in app.caption if "process per commit" in caption.value]
+
+
+def test_devices_speed_ups_of_absolute_times_name_their_noise_and_no_empty_gpu_table(quick_app: AppTest) -> None:
+    open_page(quick_app, "devices")
+    (note,) = [caption.value for caption in quick_app.caption if "1.6×" in caption.value]
+    assert "between 0.62 and 1.6" in note and "bench_relative" in note
+    assert "Both devices are needed" in quick_app.info[0].value
+    assert len(quick_app.dataframe) == 1, "no GPU-vs-CPU table of empty cells on a CPU-only machine"
+    quick_app.selectbox(key="devices_benchmark").set_value("bench_memory.Memory.track_peak_forward_bytes").run()
+    assert not [caption.value for caption in quick_app.caption if "1.6×" in caption.value], "bytes are exact"
+
+
+def test_quantization_says_its_benchmarks_train_apart_from_the_runs(app: AppTest) -> None:
+    open_page(app, "quantization")
+    (note,) = [caption.value for caption in app.caption if "bench_quantization" in caption.value]
+    assert "not the runs above" in note

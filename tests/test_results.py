@@ -21,6 +21,7 @@ from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_r
 from bncvl.track.changes import commit_url, find_changes, fit_steps, noise_levels  # noqa: E402
 from bncvl.track.comparisons import (  # noqa: E402
     device_comparison,
+    fewest_processes,
     latest_common_commit,
     measured_options,
     trend_choices,
@@ -479,3 +480,16 @@ def test_trends_open_on_evidence_relative_timing_first() -> None:
     )
     bytes_only = {"bench_memory.Memory.track_peak_forward_bytes": "bytes"}
     assert trend_choices(_trend_points(bytes_only)).measure == "other"
+
+
+def test_fewest_processes_counts_the_per_process_samples(tmp_path: Path) -> None:
+    write_results_set(tmp_path / "quick", commits=2, machines=[CPU_MACHINE], processes=1)
+    write_results_set(tmp_path / "rounds", commits=2, machines=[CPU_MACHINE])
+    name = "bench_relative.RelativeCpuTime.track_eval_forward"
+    for where, processes in (("quick", 1), ("rounds", 7)):
+        points = load_results(tmp_path / where).points
+        assert fewest_processes(points[points["benchmark"] == name]) == processes
+    plain = pd.DataFrame({"samples": [None, (1.0, 1.1), (1.0,)], "status": ["ok", "ok", "skipped"]})
+    assert fewest_processes(plain) == 1, "asv keeps no samples of a plain run's single value"
+    assert fewest_processes(plain.iloc[1:2]) == 2
+    assert fewest_processes(plain.iloc[2:]) == 0, "nothing measured"

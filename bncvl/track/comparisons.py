@@ -22,6 +22,7 @@ __all__ = [
     "TREND_MEASURES",
     "TrendChoices",
     "device_comparison",
+    "fewest_processes",
     "latest_common_commit",
     "latest_values",
     "measured_options",
@@ -241,3 +242,14 @@ def trend_choices(points: pd.DataFrame) -> TrendChoices:
         opening[measure] = preferred[0] if preferred else max(names, key=rank)
     measured = [measure for measure, names in benchmarks.items() if any(counts.get(n, 0) for n in names)]
     return TrendChoices(benchmarks, opening, (measured or list(benchmarks))[0])
+
+
+def fewest_processes(rows: pd.DataFrame) -> int:
+    """The fewest processes behind any successful value of ``rows`` (0 when none): the length of its per-process
+    ``samples`` (a relative timing run with ``asv run -a rounds=N`` has N), 1 where asv kept no samples.
+
+    >>> fewest_processes(pd.DataFrame({"samples": [None, (2.0, 2.1)], "status": ["ok", "ok"]}))
+    1
+    """
+    samples = rows.loc[rows["status"] == "ok", "samples"]
+    return min((1 if kept is None else len(kept) for kept in samples), default=0)

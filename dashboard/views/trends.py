@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import trend_choices
-from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
+from bncvl.track.comparisons import fewest_processes, trend_choices
+from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
@@ -86,3 +86,10 @@ if widgets.require_results(results):
         )
         if noise is not None:
             st.caption(NOISE_NOTE)
+        processes = fewest_processes(rows)
+        if measure == "relative timing" and processes < MIN_PROCESSES:
+            st.caption(
+                f"Relative timings from {processes} process per commit (a plain or `--quick` asv run gives 1) confirm "
+                f"nothing: the per-process test needs {MIN_PROCESSES} or more per commit (`asv run -a "
+                f"rounds={MIN_PROCESSES} -b bench_relative`, as `bncvl check` runs it)."
+            )
