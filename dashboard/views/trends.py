@@ -89,7 +89,7 @@ if widgets.require_results(results):
         processes = fewest_processes(rows)
         if measure == "relative timing" and processes < MIN_PROCESSES:
             st.caption(
-                f"Relative timings from {processes} process per commit (a plain or `--quick` asv run gives 1) confirm "
-                f"nothing: the per-process test needs {MIN_PROCESSES} or more per commit (`asv run -a "
-                f"rounds={MIN_PROCESSES} -b bench_relative`, as `bncvl check` runs it)."
+                f"Relative timings from {processes} {'process' if processes == 1 else 'processes'} per commit (a "
+                f"plain or `--quick` asv run gives 1) confirm nothing: the per-process test needs {MIN_PROCESSES} or "
+                f"more per commit (`asv run -a rounds={MIN_PROCESSES} -b bench_relative`, as `bncvl check` runs it)."
             )
