@@ -11,17 +11,23 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bncvl.track.changes import fit_steps
+from bncvl.track.changes import fit_steps, noise_levels
 
 __all__ = [
     "ReaderUnit",
+    "TrendSeries",
     "bar_figure",
+    "change_markers",
     "commit_axis",
     "histogram_figure",
+    "iqr_band",
     "line_figure",
+    "noise_band",
     "reader_unit",
     "small_multiples",
+    "step_fit",
     "trend_figure",
+    "value_line",
 ]
 
 # asv unit -> (what the axis measures, [(size of one display unit in the asv unit, its name)], largest first)
@@ -109,6 +115,126 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
+@dataclass(frozen=True)
+class TrendSeries:
+    """One series of a trend figure (a machine and parameter set): its rows in commit order and how to draw them.
+
+    Attributes:
+        rows: rows of :attr:`ResultsSet.points` in commit order, with ``_x`` (the x position of each).
+        name: the legend name, machine and parameters.
+        color: the line's colour.
+        shown: the display unit of the y axis.
+    """
+
+    rows: pd.DataFrame
+    name: str
+    color: str
+    shown: ReaderUnit
+
+    @property
+    def x(self) -> list:
+        return list(self.rows["_x"])
+
+
+def value_line(series: TrendSeries) -> go.Scatter:
+    """The series' values; hover shows commit hash, date and value with its unit."""
+    rows = series.rows
+    hover = list(zip(rows["commit_hash"].astype(str).str[:8], rows["date"].dt.strftime("%Y-%m-%d %H:%M"), strict=True))
+    return go.Scatter(
+        x=series.x,
+        y=series.shown.apply(rows["value"]),
+        mode="lines+markers",
+        name=series.name,
+        line={"color": series.color},
+        customdata=hover,
+        hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{y:.4g} "
+        + series.shown.symbol
+        + "<extra>"
+        + series.name
+        + "</extra>",
+    )
+
+
+def _band(
+    series: TrendSeries, low: pd.Series, high: pd.Series, name: str, fill: str, **edge: object
+) -> list[go.Scatter]:
+    """A region filled between ``low`` and ``high`` (in asv units) along the series: its upper edge, then its lower
+    edge named ``name``; out of the legend and the hover."""
+    line = {"width": 0, **edge}
+    common = {"x": series.x, "mode": "lines", "showlegend": False, "hoverinfo": "skip", "line": line}
+    return [
+        go.Scatter(y=series.shown.apply(high), name=f"upper edge of {name}", **common),
+        go.Scatter(y=series.shown.apply(low), fill="tonexty", fillcolor=fill, name=name, **common),
+    ]
+
+
+def iqr_band(series: TrendSeries) -> list[go.Scatter]:
+    """The interquartile range of each commit's samples (``stats_q_25`` to ``stats_q_75``); none without quartiles."""
+    if not series.rows["q_25"].notna().any():
+        return []
+    rows = series.rows
+    return _band(series, rows["q_25"], rows["q_75"], f"IQR {series.name}", _rgba(series.color, 0.2))
+
+
+def noise_band(series: TrendSeries, factor: float) -> list[go.Scatter]:
+    """÷``factor`` to ×``factor`` around the series' level: where values of the same code land, for a noise of
+    ``factor``. The level is asv's step fit with adjacent levels within ``factor`` of one another merged
+    (:func:`bncvl.track.changes.noise_levels`), so a step inside the noise does not move the band."""
+    rows = series.rows
+    levels = noise_levels(rows["value"], fit_steps(rows["value"], rows["weight"]), factor)
+    if not levels:
+        return []
+    level = pd.Series(float("nan"), index=rows.index)
+    for step in levels:
+        level.iloc[step.start : step.stop] = step.value
+    name = f"noise ×{factor:g} {series.name}"
+    fill = _rgba(series.color, 0.07)
+    return _band(series, level / factor, level * factor, name, fill, width=1, dash="dot", color=series.color)
+
+
+def step_fit(series: TrendSeries) -> go.Scatter | None:
+    """asv's piecewise-constant fit of the series (:func:`bncvl.track.changes.fit_steps`), dashed; None if empty."""
+    steps = fit_steps(series.rows["value"], series.rows["weight"])
+    if not steps:
+        return None
+    xs: list = []
+    ys: list = []
+    for step in steps:
+        xs += [series.x[step.start], series.x[step.stop - 1], None]
+        ys += [step.value / series.shown.scale, step.value / series.shown.scale, None]
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="lines",
+        line={"color": series.color, "dash": "dash", "width": 1},
+        name=f"step fit {series.name}",
+        showlegend=False,
+        hoverinfo="skip",
+    )
+
+
+def change_markers(series: TrendSeries, changes: pd.DataFrame) -> list[go.Scatter]:
+    """A cross at the first commit at the new level of each of the series' ``changes`` (rows of
+    :func:`bncvl.track.changes.find_changes` for its machine and parameters), coloured by kind."""
+    at = series.rows.set_index(series.rows["commit_hash"].astype(str))
+    markers = []
+    for _, change in changes.iterrows():
+        row = at.loc[change["commit_after"]]
+        label = f"{change['kind']} ×{change['factor']:.2f}"
+        markers.append(
+            go.Scatter(
+                x=[row["_x"]],
+                y=[row["value"] / series.shown.scale],
+                mode="markers",
+                marker={"symbol": "x", "size": 14, "color": _CHANGE_COLORS.get(change["kind"], "#7f7f7f")},
+                name=label,
+                hovertemplate=f"{label}<br>"
+                f"{str(change['commit_before'])[:8]}..{str(change['commit_after'])[:8]}<extra></extra>",
+            )
+        )
+    return markers
+
+
 def trend_figure(
     points: pd.DataFrame,
     changes: pd.DataFrame | None = None,
@@ -116,8 +242,9 @@ def trend_figure(
     log_y: bool = False,
     unit: str | None = None,
     title: str | None = None,
+    noise_factor: float | None = None,
 ) -> go.Figure:
-    """One benchmark over commits: a line per series (machine and parameters), its IQR band and step fit.
+    """One benchmark over commits: per series (machine and parameters) its line, IQR band, step fit and markers.
 
     Args:
         points: rows of :attr:`ResultsSet.points`, one or more series.
@@ -129,6 +256,9 @@ def trend_figure(
         unit: the benchmark's asv unit; values are shown in a unit chosen by
             :func:`reader_unit` (e.g. ms for seconds), named in the y axis title.
         title: the figure title.
+        noise_factor: when given, each series also gets :func:`noise_band`
+            (e.g. :data:`bncvl.track.decision.ABSOLUTE_TIME_FACTOR` for an
+            absolute time); the y axis always takes in the bands.
 
     Returns:
         The figure; hover shows commit hash, date and value with its unit.
@@ -136,91 +266,20 @@ def trend_figure(
     figure = go.Figure()
     shown = reader_unit(unit, points.loc[points["status"] == "ok", "value"] if "status" in points else points["value"])
     labels, categories = commit_axis(points) if not points.empty else (pd.Series(dtype=str), [])
-    points = points.assign(_label=labels)
-    for number, ((machine, params), series) in enumerate(points.groupby(["machine", "params"], observed=True)):
-        series = series.sort_values("order")
+    points = points.assign(_x=points["date"] if x_axis == "date" else labels)
+    for number, ((machine, params), rows) in enumerate(points.groupby(["machine", "params"], observed=True)):
         color = _PALETTE[number % len(_PALETTE)]
-        name = f"{machine} {params}".strip()
-        x = series["date"] if x_axis == "date" else series["_label"]
-        hashes = series["commit_hash"].astype(str).str[:8]
-        hover = list(zip(hashes, series["date"].dt.strftime("%Y-%m-%d %H:%M"), strict=True))
-        if series["q_25"].notna().any():
-            figure.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=shown.apply(series["q_75"]),
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
-            figure.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=shown.apply(series["q_25"]),
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor=_rgba(color, 0.2),
-                    name=f"IQR {name}",
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=shown.apply(series["value"]),
-                mode="lines+markers",
-                name=name,
-                line={"color": color},
-                customdata=hover,
-                hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{y:.4g} "
-                + shown.symbol
-                + "<extra>"
-                + name
-                + "</extra>",
-            )
-        )
-        steps = fit_steps(series["value"], series["weight"])
-        if steps:
-            xs, ys = [], []
-            positions = list(x)
-            for step in steps:
-                xs += [positions[step.start], positions[step.stop - 1], None]
-                ys += [step.value / shown.scale, step.value / shown.scale, None]
-            figure.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    mode="lines",
-                    line={"color": color, "dash": "dash", "width": 1},
-                    name=f"step fit {name}",
-                    showlegend=False,
-                    hoverinfo="skip",
-                )
-            )
+        series = TrendSeries(rows.sort_values("order"), f"{machine} {params}".strip(), color, shown)
+        if noise_factor is not None:
+            figure.add_traces(noise_band(series, noise_factor))
+        figure.add_traces(iqr_band(series))
+        figure.add_trace(value_line(series))
+        fit = step_fit(series)
+        if fit is not None:
+            figure.add_trace(fit)
         if changes is not None and not changes.empty:
             mine = changes[(changes["machine"] == machine) & (changes["params"] == params)]
-            at = series.set_index(series["commit_hash"].astype(str))
-            for _, change in mine.iterrows():
-                row = at.loc[change["commit_after"]]
-                figure.add_trace(
-                    go.Scatter(
-                        x=[row["date"] if x_axis == "date" else row["_label"]],
-                        y=[row["value"] / shown.scale],
-                        mode="markers",
-                        marker={
-                            "symbol": "x",
-                            "size": 14,
-                            "color": _CHANGE_COLORS.get(change["kind"], "#7f7f7f"),
-                        },
-                        name=f"{change['kind']} ×{change['factor']:.2f}",
-                        hovertemplate=f"{change['kind']} ×{change['factor']:.2f}<br>"
-                        f"{str(change['commit_before'])[:8]}..{str(change['commit_after'])[:8]}<extra></extra>",
-                    )
-                )
+            figure.add_traces(change_markers(series, mine))
     if x_axis == "date":
         xaxis = {"title": {"text": "commit date"}, "type": "date"}
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("streamlit", reason="needs the dashboard extra")
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.util import patch_config_options
 
 from bncvl.commands import dashboard as dashboard_cli
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set
@@ -31,8 +33,19 @@ GITHUB = "https://github.com/example/bncvl/commit/"
 
 
 @pytest.fixture
+def served_options() -> Iterator[None]:
+    """Streamlit's options as `bncvl dashboard` serves every page (magic off), for the AppTest runs."""
+    with patch_config_options(dashboard_cli.page_options()):
+        yield
+
+
+@pytest.fixture
 def app(
-    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    results_set: tuple[Path, list[str]],
+    runs_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    served_options: None,
 ) -> AppTest:
     """The dashboard on the fixture results and runs, with an asv.conf.json that sets show_commit_url."""
     (tmp_path / "asv.conf.json").write_text('{\n  // asv allows comments\n  "show_commit_url": "' + GITHUB + '"\n}')
@@ -130,10 +143,31 @@ def test_regressions_lists_the_planted_steps_with_range_and_direction(
     assert "Instructions.track_train_step x1.00" in noise["evidence"].iloc[0]
 
 
+def test_trends_opens_on_relative_timing_with_absolute_time_one_click_away(app: AppTest) -> None:
+    open_page(app, "trends")
+    measure = app.radio(key="trends_measure")
+    assert measure.options == ["relative timing", "instruction counts", "absolute time", "other"]
+    assert measure.value == "relative timing", "a benchmark that can confirm a change"
+    benchmark = app.selectbox(key="trends_benchmark_relative_timing").value
+    assert benchmark == "bench_relative.RelativeCpuTime.track_eval_forward"
+    assert app.multiselect(key="trends_param_variant").value == ["reference"]
+    assert not [caption.value for caption in app.caption if "×1.6" in caption.value], "no noise band: evidence"
+    (spec,) = chart_specs(app)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "time ratio"
+    assert not [name for name in trace_names(spec) if name.startswith("noise")]
+    app.radio(key="trends_measure").set_value("absolute time").run()
+    assert app.selectbox(key="trends_benchmark_absolute_time").value == "bench_latency.Latency.time_eval_forward"
+    (spec,) = chart_specs(app)
+    assert f"noise ×1.6 {CPU_MACHINE} variant=reference, preset=medium, device=cpu, dtype=float32" in trace_names(spec)
+    (note,) = [caption.value for caption in app.caption if "×1.6" in caption.value]
+    assert "same code" in note and "docs/ci-check.md" in note
+
+
 def test_trends_draws_band_step_fit_and_regression_marker(app: AppTest, results_set: tuple[Path, list[str]]) -> None:
     hashes = results_set[1]
     open_page(app, "trends")
-    assert app.selectbox(key="trends_benchmark").value == "bench_latency.Latency.time_eval_forward"
+    app.radio(key="trends_measure").set_value("absolute time").run()
+    assert app.selectbox(key="trends_benchmark_absolute_time").value == "bench_latency.Latency.time_eval_forward"
     app.multiselect(key="trends_machines").set_value([CPU_MACHINE])
     app.multiselect(key="trends_param_variant").set_value(["fused"])
     app.multiselect(key="trends_param_preset").set_value(["medium"]).run()
@@ -264,8 +298,8 @@ def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest, results_
 
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
-    """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured;
-    and one analysis run."""
+    """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured,
+    one process per relative timing (a --quick run); and one analysis run."""
     root = tmp_path_factory.mktemp("quick")
     variants = ("reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit")
     hashes = write_results_set(
@@ -276,13 +310,16 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
         presets=("tiny", "small", "medium", "large"),
         devices=("cpu", "cuda"),
         measured_presets=["tiny"],
+        processes=1,
     )
     write_run(root / "runs", "default")
     return root / "results", root / "runs", hashes
 
 
 @pytest.fixture
-def quick_app(quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def quick_app(
+    quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
+) -> AppTest:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(quick_results[0]))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(quick_results[1]))
@@ -337,6 +374,10 @@ def test_trends_of_two_commits_labels_each_commit_once(
     quick_app: AppTest, quick_results: tuple[Path, Path, list[str]]
 ) -> None:
     open_page(quick_app, "trends")
+    assert quick_app.selectbox(key="trends_benchmark_relative_timing").value == (
+        "bench_relative.RelativeCpuTime.track_eval_forward"
+    )
+    assert quick_app.multiselect(key="trends_param_variant").value == ["reference"]
     assert quick_app.multiselect(key="trends_param_preset").value == ["tiny"]
     (spec,) = chart_specs(quick_app)
     assert spec["layout"]["xaxis"]["categoryarray"] == [h[:8] for h in quick_results[2]]
@@ -345,7 +386,9 @@ def test_trends_of_two_commits_labels_each_commit_once(
 
 
 @pytest.mark.parametrize("page", ["overview", "regressions", "trends", "devices", "memory_gpu", "quantization"])
-def test_empty_directories_show_the_command_to_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_directories_show_the_command_to_run(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "no-runs"))
@@ -390,3 +433,56 @@ def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
     assert environ["BNCVL_RESULTS_DIR"] == str(tmp_path)
     with pytest.raises(ValueError, match="--port must be between 1 and 65535, got 0"):
         dashboard_cli.main(parser.parse_args(["--port", "0"]))
+
+
+def test_cli_turns_streamlit_magic_off_and_hides_the_deploy_button(tmp_path: Path) -> None:
+    dirs = dashboard_cli.resolve_dirs([str(tmp_path)], str(tmp_path / "runs"), environ={})
+    command, _environ = dashboard_cli.streamlit_command(dirs, 8501, "127.0.0.1")
+    # Magic would write any bare expression of a page, such as a constant's docstring, onto the page.
+    assert command[command.index("--runner.magicEnabled") + 1] == "false"
+    assert command[command.index("--client.toolbarMode") + 1] == "viewer"
+
+
+def test_streamlit_run_of_the_app_reads_the_same_options_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`streamlit run dashboard/app.py` without the launcher: Streamlit's script-level config file."""
+    from streamlit import config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(config, "_main_script_path", str(APP))
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("runner.magicEnabled") is False
+        assert config.get_option("client.toolbarMode") == "viewer"
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
+
+
+def test_trends_says_when_relative_timings_are_too_few_to_confirm_anything(quick_app: AppTest) -> None:
+    open_page(quick_app, "trends")
+    (note,) = [caption.value for caption in quick_app.caption if "process" in caption.value]
+    assert "1 process per commit" in note and "7 or more" in note and "rounds=7" in note
+
+
+def test_trends_of_relative_timings_from_seven_processes_need_no_such_note(app: AppTest) -> None:
+    open_page(app, "trends")
+    assert app.radio(key="trends_measure").value == "relative timing"
+    assert not [caption.value for caption in app.caption if "process per commit" in caption.value]
+
+
+def test_devices_speed_ups_of_absolute_times_name_their_noise_and_no_empty_gpu_table(quick_app: AppTest) -> None:
+    open_page(quick_app, "devices")
+    (note,) = [caption.value for caption in quick_app.caption if "1.6×" in caption.value]
+    assert "between 0.62 and 1.6" in note and "bench_relative" in note
+    assert "Both devices are needed" in quick_app.info[0].value
+    assert len(quick_app.dataframe) == 1, "no GPU-vs-CPU table of empty cells on a CPU-only machine"
+    quick_app.selectbox(key="devices_benchmark").set_value("bench_memory.Memory.track_peak_forward_bytes").run()
+    assert not [caption.value for caption in quick_app.caption if "1.6×" in caption.value], "bytes are exact"
+
+
+def test_quantization_says_its_benchmarks_train_apart_from_the_runs(app: AppTest) -> None:
+    open_page(app, "quantization")
+    (note,) = [caption.value for caption in app.caption if "bench_quantization" in caption.value]
+    assert "not the runs above" in note

@@ -9,6 +9,7 @@ import pytest
 pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 pytest.importorskip("plotly", reason="needs the dashboard extra")
 
+from bncvl.track.decision import ABSOLUTE_TIME_FACTOR  # noqa: E402
 from dashboard import figures  # noqa: E402 - after the extra's guard
 
 
@@ -103,3 +104,33 @@ def test_small_multiples_on_commits_draws_categories_in_commit_order() -> None:
     assert list(trace.x) == order and list(trace.y) == [1.0, 2.0, 3.0]
     assert figure.layout.xaxis.type == "category" and list(figure.layout.xaxis.categoryarray) == order
     assert figure.layout.yaxis.tickformat == "~g", "0.0003, not plotly's 300µ"
+
+
+def _trace(figure: object, name: str) -> object:
+    (trace,) = [trace for trace in figure.data if trace.name == name]
+    return trace
+
+
+def test_an_absolute_time_gets_the_measured_noise_band_around_its_level() -> None:
+    # issue 20's first make run: the same code at two commits, 500 then 800 µs (+58%)
+    figure = figures.trend_figure(_points([500e-6, 800e-6]), unit="seconds", noise_factor=ABSOLUTE_TIME_FACTOR)
+    band = _trace(figure, "noise ×1.6 m variant=reference")
+    upper = _trace(figure, "upper edge of noise ×1.6 m variant=reference")
+    assert band.fill == "tonexty" and list(band.x) == ["aaaaaaaa", "bbbbbbbb"]
+    # one level for both commits (the step is inside the noise), at their median, 650 µs
+    assert list(band.y) == pytest.approx([650 / 1.6] * 2) and list(upper.y) == pytest.approx([650 * 1.6] * 2)
+    line = next(trace for trace in figure.data if trace.mode == "lines+markers")
+    assert all(low <= value <= high for low, value, high in zip(band.y, line.y, upper.y, strict=True))
+    # the y axis is plotly's autorange over every trace, the band's edges included: no fixed range cuts it off
+    assert figure.layout.yaxis.range is None and figure.layout.yaxis.autorange in (None, True)
+    # the band is drawn first, behind the values
+    assert list(figure.data).index(upper) == 0
+
+
+def test_a_step_beyond_the_noise_moves_the_band_and_no_factor_draws_none() -> None:
+    figure = figures.trend_figure(_points([1e-3, 1e-3, 3e-3, 3e-3]), unit="seconds", noise_factor=1.6)
+    band = _trace(figure, "noise ×1.6 m variant=reference")
+    assert list(band.y) == pytest.approx([1 / 1.6, 1 / 1.6, 3 / 1.6, 3 / 1.6]), "in ms, like the values"
+    plain = figures.trend_figure(_points([1e-3, 1e-3, 3e-3, 3e-3]), unit="seconds")
+    assert not [trace for trace in plain.data if "noise" in str(trace.name)]
+    assert {"IQR m variant=reference", "step fit m variant=reference"} <= {trace.name for trace in plain.data}

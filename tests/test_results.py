@@ -18,8 +18,16 @@ from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the w
 from asv.results import Results  # noqa: E402
 
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
-from bncvl.track.changes import commit_url, find_changes, fit_steps  # noqa: E402
-from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
+from bncvl.track.changes import commit_url, find_changes, fit_steps, noise_levels  # noqa: E402
+from bncvl.track.comparisons import (  # noqa: E402
+    device_comparison,
+    fewest_processes,
+    latest_common_commit,
+    measured_options,
+    trend_choices,
+    variant_speedups,
+)
+from bncvl.track.decision import ABSOLUTE_TIME_FACTOR  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
 from dashboard.data import fingerprint  # noqa: E402
 from tests.conftest import (  # noqa: E402
@@ -406,3 +414,82 @@ def test_measured_options_offer_only_measured_values_and_prefer_the_given_one(tm
     assert measured_options(rows, "preset", preferred="tiny") == (["small", "medium", "large"], 0), "most measured"
     nothing = rows.assign(status="skipped")
     assert measured_options(nothing, "preset") == (["tiny", "small", "medium", "large"], 0), "all, when none measured"
+
+
+def test_noise_levels_merge_the_steps_that_a_noise_cannot_tell_apart() -> None:
+    same_code = [500e-6, 800e-6]  # two processes of the same code, 1.58x apart (issue 20's first make run)
+    (level,) = noise_levels(same_code, fit_steps(same_code), ABSOLUTE_TIME_FACTOR)
+    assert (level.start, level.stop, level.value) == (0, 2, pytest.approx(650e-6))
+    real = [1.0, 1.1, math.nan, 1.0, 2.5, 2.4, 2.6]
+    steps = fit_steps(real)
+    assert len(steps) == 2
+    levels = noise_levels(real, steps, 1.6)
+    assert [(s.start, s.stop) for s in levels] == [(0, 4), (4, 7)], "a 2.5x step is beyond a 1.6x noise"
+    assert [s.value for s in levels] == pytest.approx([1.0, 2.5])
+    drift = [1.0, 1.0, 1.4, 1.4, 2.0, 2.0]  # each step 1.4x, but 1.0 .. 2.0 is 2x: not one level
+    assert [(s.start, s.stop) for s in noise_levels(drift, fit_steps(drift), 1.6)] == [(0, 4), (4, 6)]
+    assert noise_levels([], [], 1.6) == []
+    with pytest.raises(ValueError, match=re.escape("factor must be > 1, got 1.0")):
+        noise_levels(real, steps, 1.0)
+
+
+def _trend_points(measured: dict[str, str]) -> pd.DataFrame:
+    """One row per benchmark name -> its unit, measured for the reference variant unless the unit says 'skipped:'."""
+    rows = []
+    for name, unit in measured.items():
+        skipped = unit.startswith("skipped:")
+        rows.append(
+            {"benchmark": name, "unit": unit.removeprefix("skipped:"), "variant": "reference"}
+            | {"status": "skipped" if skipped else "ok"}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_trends_open_on_evidence_relative_timing_first() -> None:
+    everything = {
+        "bench_latency.Latency.time_eval_forward": "seconds",
+        "bench_latency.Latency.time_backward": "seconds",
+        "bench_instructions.Instructions.track_eval_forward": "instructions",
+        "bench_relative.RelativeWallTime.track_eval_forward": "time ratio",
+        "bench_relative.RelativeCpuTime.track_train_step": "time ratio",
+        "bench_relative.RelativeCpuTime.track_eval_forward": "time ratio",
+        "bench_memory.Memory.track_peak_forward_bytes": "bytes",
+    }
+    choices = trend_choices(_trend_points(everything))
+    assert list(choices.benchmarks) == ["relative timing", "instruction counts", "absolute time", "other"]
+    assert choices.measure == "relative timing"
+    assert choices.opening == {
+        "relative timing": "bench_relative.RelativeCpuTime.track_eval_forward",
+        "instruction counts": "bench_instructions.Instructions.track_eval_forward",
+        "absolute time": "bench_latency.Latency.time_eval_forward",
+        "other": "bench_memory.Memory.track_peak_forward_bytes",
+    }
+    assert choices.benchmarks["absolute time"] == [
+        "bench_latency.Latency.time_backward",
+        "bench_latency.Latency.time_eval_forward",
+    ]
+    no_relative = {name: unit for name, unit in everything.items() if unit != "time ratio"}
+    assert trend_choices(_trend_points(no_relative)).measure == "instruction counts"
+    skipped = {
+        name: "skipped:" + unit if unit in ("time ratio", "instructions") else unit for name, unit in everything.items()
+    }
+    assert trend_choices(_trend_points(skipped)).measure == "absolute time", "evidence that was never measured"
+    only_wall = {**everything, "bench_relative.RelativeCpuTime.track_eval_forward": "skipped:time ratio"}
+    assert trend_choices(_trend_points(only_wall)).opening["relative timing"] == (
+        "bench_relative.RelativeWallTime.track_eval_forward"
+    )
+    bytes_only = {"bench_memory.Memory.track_peak_forward_bytes": "bytes"}
+    assert trend_choices(_trend_points(bytes_only)).measure == "other"
+
+
+def test_fewest_processes_counts_the_per_process_samples(tmp_path: Path) -> None:
+    write_results_set(tmp_path / "quick", commits=2, machines=[CPU_MACHINE], processes=1)
+    write_results_set(tmp_path / "rounds", commits=2, machines=[CPU_MACHINE])
+    name = "bench_relative.RelativeCpuTime.track_eval_forward"
+    for where, processes in (("quick", 1), ("rounds", 7)):
+        points = load_results(tmp_path / where).points
+        assert fewest_processes(points[points["benchmark"] == name]) == processes
+    plain = pd.DataFrame({"samples": [None, (1.0, 1.1), (1.0,)], "status": ["ok", "ok", "skipped"]})
+    assert fewest_processes(plain) == 1, "asv keeps no samples of a plain run's single value"
+    assert fewest_processes(plain.iloc[1:2]) == 2
+    assert fewest_processes(plain.iloc[2:]) == 0, "nothing measured"

@@ -199,11 +199,13 @@ def _model_value(name: str, base: float, unit: str, combo: dict[str, str], machi
     return base
 
 
-def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple[float, list[float] | None, int | None]:
+def _measure(
+    value: float, unit: str, noise: float, rng: random.Random, processes: int = _PROCESSES
+) -> tuple[float, list[float] | None, int | None]:
     """One noisy measurement of ``value``: the value, the samples asv computes its statistics from, and ``number``.
 
     A timing has five repeats of ``number`` 10 around its value (their
-    median); a relative timing has :data:`_PROCESSES` per-process samples
+    median); a relative timing has ``processes`` per-process samples
     (their median is the value), kept in the file; any other ``track_``
     benchmark has a single sample, so asv gives it infinite confidence
     bounds and both quartiles at the value. (A real ``asv run`` stores no
@@ -215,8 +217,8 @@ def _measure(value: float, unit: str, noise: float, rng: random.Random) -> tuple
     if math.isnan(value):
         return value, None, None
     if unit == "time ratio":
-        samples = sorted(value * (1.0 + rng.gauss(0.0, noise)) for _ in range(_PROCESSES))
-        return samples[_PROCESSES // 2], samples, 1
+        samples = sorted(value * (1.0 + rng.gauss(0.0, noise)) for _ in range(processes))
+        return samples[processes // 2], samples, 1
     value *= 1.0 + rng.gauss(0.0, noise / 10 if unit == "instructions" else noise)
     if unit == "seconds":
         return value, [value * (1.0 + spread) for spread in _TIMING_SPREAD], _TIMING_NUMBER
@@ -237,6 +239,7 @@ def write_results_set(
     measured_presets: Sequence[str] | None = None,
     noise: float = 0.01,
     seed: int = 0,
+    processes: int = _PROCESSES,
 ) -> list[str]:
     """Write an asv results directory (format version 2) to ``root`` through asv's writers (see the module).
 
@@ -254,6 +257,7 @@ def write_results_set(
             params with NaN values (asv: skipped), as ``bncvl pipeline``'s quick subset leaves them.
         noise: relative standard deviation of the seeded multiplicative noise.
         seed: seeds the noise and the commit hashes.
+        processes: per-process samples of each relative timing (asv's ``rounds``; a ``--quick`` run has 1).
 
     Returns:
         The commit hashes, oldest first.
@@ -303,7 +307,7 @@ def write_results_set(
                         selected = all(combo.get(k) == v for k, v in step.params.items())
                         if step.machine == machine and step.benchmark == name and selected and index >= step.at_commit:
                             value *= step.factor
-                    value, kept, number = _measure(value, meta["unit"], noise, rng)
+                    value, kept, number = _measure(value, meta["unit"], noise, rng, processes)
                     values.append(value)
                     samples.append(kept)
                     numbers.append(number)

@@ -65,6 +65,7 @@ __all__ = [
     "confirm_changes",
     "find_changes",
     "fit_steps",
+    "noise_levels",
 ]
 
 WITHIN_NOISE = "within noise"
@@ -110,6 +111,45 @@ def fit_steps(values: Iterable[float], weights: Iterable[float] | None = None) -
         return []
     w = None if weights is None else [None if v is None or v != v else float(v) for v in weights]
     return [Step(int(start), int(stop), float(value)) for start, stop, value, _min, _err in _detect_steps(y, w)]
+
+
+def noise_levels(values: Iterable[float], steps: Sequence[Step], factor: float) -> list[Step]:
+    """The levels of a step fit as far as a noise of ``factor`` can tell them apart.
+
+    Adjacent steps whose levels all lie within ``factor`` of one another
+    (largest / smallest <= ``factor``) become one step, at the median of
+    their values; a step beyond that starts a new one. Levels that are not
+    positive are never merged.
+
+    Args:
+        values: the series the steps were fitted to (NaN for a missing point).
+        steps: :func:`fit_steps` of ``values``.
+        factor: the noise, as a factor (> 1): e.g.
+            :data:`bncvl.track.decision.ABSOLUTE_TIME_FACTOR`.
+
+    Returns:
+        The merged steps, covering the same positions.
+
+    >>> values = [5.0, 8.0, 20.0]
+    >>> noise_levels(values, fit_steps(values), 1.6)
+    [Step(start=0, stop=2, value=6.5), Step(start=2, stop=3, value=20.0)]
+    """
+    if factor <= 1:
+        raise ValueError(f"factor must be > 1, got {factor}")
+    y = [float(v) for v in values]
+    groups: list[list[Step]] = []
+    for step in steps:
+        levels = [s.value for s in groups[-1]] + [step.value] if groups else []
+        if levels and min(levels) > 0 and max(levels) <= min(levels) * factor:
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    merged = []
+    for group in groups:
+        start, stop = group[0].start, group[-1].stop
+        known = [v for v in y[start:stop] if v == v]
+        merged.append(Step(start, stop, statistics.median(known) if known else group[0].value))
+    return merged
 
 
 def _check_values(values: Sequence[float | None]) -> None:

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ABSOLUTE_TIME_FACTOR",
     "INSTRUCTIONS_UNIT",
     "INSTRUCTION_FACTOR",
     "MIN_PROCESSES",
@@ -50,6 +51,11 @@ __all__ = [
 
 INSTRUCTIONS_UNIT = "instructions"
 RELATIVE_UNIT = "time ratio"
+
+ABSOLUTE_TIME_FACTOR = 1.6
+"""Two processes of the same code differ in absolute time by up to this factor on this project's shared 2-core
+VM (measured 2026-11-27: docs/ci-check.md, "Why not absolute times"). ``bncvl check``'s factor for ``time_``
+benchmarks, and the noise band the dashboard draws around absolute times."""
 
 INSTRUCTION_FACTOR = 1.015
 """Counts that grow by more than 1.5% are a regression (A/A spread measured: see docs/ci-check.md)."""

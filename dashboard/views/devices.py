@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
+from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
 from dashboard import data, figures, widgets
 
 st.title("Devices & variants")
@@ -77,12 +78,20 @@ if widgets.require_results(results):
         },
     )
     st.caption("A speed-up above 1 is better than the baseline; vs conv_limit, 1.0 means at the bare F.conv2d.")
+    if unit == "seconds":
+        st.caption(
+            f"Absolute times: each variant was timed in its own process, and two processes of the same code differ "
+            f"by up to {ABSOLUTE_TIME_FACTOR:g}× on this project's shared 2-core VM (docs/ci-check.md), so a speed-up "
+            f"between {1 / ABSOLUTE_TIME_FACTOR:.2f} and {ABSOLUTE_TIME_FACTOR:g} is not a measured difference. "
+            "bench_relative's timings against the bare conv in one process tell smaller ones."
+        )
 
     st.subheader("GPU vs CPU")
     comparison = device_comparison(at_commit, benchmark, unit)
     both = comparison["cuda"].notna().any() and comparison["cpu"].notna().any()
     if not both:
         st.info("Both devices are needed: run the suite on a GPU host too (`bncvl history RANGE --existing`).")
+        st.stop()
     st.dataframe(
         comparison.assign(cpu=shown.apply(comparison["cpu"]), cuda=shown.apply(comparison["cuda"])),
         hide_index=True,

@@ -152,3 +152,7 @@ else:
         ),
         key="quantization_tracks",
     )
+    st.caption(
+        "From the asv suite's own seeded training (benchmarks/bench_quantization.py, shorter than `bncvl analyze`'s "
+        "default), not the runs above: its test error and accuracy gap differ from theirs."
+    )

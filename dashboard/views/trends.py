@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.track.comparisons import fewest_processes, trend_choices
+from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
+NOISE_NOTE = (
+    f"Dotted band: ÷{ABSOLUTE_TIME_FACTOR:g} to ×{ABSOLUTE_TIME_FACTOR:g} around the series' level (its step fit, "
+    f"steps inside the band merged). Two processes of the same code differ in absolute time by up to "
+    f"{ABSOLUTE_TIME_FACTOR:g}× on this project's shared 2-core VM (measured 2026-11-27, docs/ci-check.md), so "
+    "a step inside the band is a change only where instruction counts or relative timings confirm it."
+)
 
 st.title("Trends")
 results = data.results()
 if widgets.require_results(results):
     points = results.points
-    benchmarks = sorted(points["benchmark"].astype(str).unique())
-    default = (
-        benchmarks.index("bench_latency.Latency.time_eval_forward")
-        if "bench_latency.Latency.time_eval_forward" in benchmarks
-        else 0
+    choices = trend_choices(points)
+    measures = list(choices.benchmarks)
+    measure = st.radio(
+        "Measure",
+        measures,
+        index=measures.index(choices.measure),
+        horizontal=True,
+        key="trends_measure",
+        help="Relative timings and instruction counts can confirm a change; an absolute time alone cannot.",
     )
-    benchmark = st.selectbox("Benchmark", benchmarks, index=default, key="trends_benchmark")
+    benchmarks = choices.benchmarks[measure]
+    benchmark = st.selectbox(
+        "Benchmark",
+        benchmarks,
+        index=benchmarks.index(choices.opening[measure]),
+        key=f"trends_benchmark_{measure.replace(' ', '_')}",
+    )
     rows = points[points["benchmark"] == benchmark]
     machines = sorted(rows["machine"].astype(str).unique())
     chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
@@ -49,13 +67,29 @@ if widgets.require_results(results):
         changes = data.changes()
         marked = changes[(changes["benchmark"] == benchmark)] if show_changes else None
         unit = meta.get("unit") or (rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None)
+        noise = ABSOLUTE_TIME_FACTOR if measure == "absolute time" else None
         st.plotly_chart(
             figures.trend_figure(
-                rows, marked, x_axis="date" if x_axis == "date" else "order", log_y=log_y, unit=unit, title=benchmark
+                rows,
+                marked,
+                x_axis="date" if x_axis == "date" else "order",
+                log_y=log_y,
+                unit=unit,
+                title=benchmark,
+                noise_factor=noise,
             ),
             key="trends_chart",
         )
         st.caption(
             "Band: interquartile range (stats_q_25 to stats_q_75). Dashed: asv's piecewise-constant step fit. "
-            "Crosses: detected regressions (red) and improvements (green)."
+            "Crosses: detected regressions (red), improvements (green), steps within noise or unconfirmed (grey)."
         )
+        if noise is not None:
+            st.caption(NOISE_NOTE)
+        processes = fewest_processes(rows)
+        if measure == "relative timing" and processes < MIN_PROCESSES:
+            st.caption(
+                f"Relative timings from {processes} {'process' if processes == 1 else 'processes'} per commit (a "
+                f"plain or `--quick` asv run gives 1) confirm nothing: the per-process test needs {MIN_PROCESSES} or "
+                f"more per commit (`asv run -a rounds={MIN_PROCESSES} -b bench_relative`, as `bncvl check` runs it)."
+            )
