@@ -5,9 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import re
+from pathlib import Path
 
 import pytest
 
+from bncvl.track import decision
 from bncvl.track.decision import (
     INSTRUCTIONS_UNIT,
     MIN_PROCESSES,
@@ -119,3 +122,34 @@ def test_evidence_kinds_and_passes() -> None:
     assert pass_of("bench_relative.RelativeWallTime.track_train_step") == "train_step"
     assert pass_of("bench_efficiency.Efficiency.track_forward_flops") == "eval_forward"
     assert pass_of("bench_memory.Memory.peakmem_forward") is None
+
+
+FACTOR_LITERALS = {
+    "INSTRUCTION_FACTOR": r"1\.015",
+    "RELATIVE_FACTOR": r"1\.02",
+    "RELATIVE_ALPHA": r"0\.001",
+    "DEFAULT_FACTOR": r"1\.10?",
+    "ABSOLUTE_TIME_FACTOR": r"1\.6",
+    "P_THRESHOLD": r"0\.002",
+}
+"""How each factor and significance level of the rule would be written out (a negative number is never one)."""
+
+
+def test_every_factor_is_written_out_in_the_decision_module_only() -> None:
+    """The rule's numbers live in bncvl/track/decision.py; everything else (help, report, docstrings) names them.
+
+    ``bncvl/testing`` is left out: its synthetic results are data whose values may coincide with a factor."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        path
+        for package in ("bncvl", "dashboard")
+        for path in sorted((root / package).rglob("*.py"))
+        if "testing" not in path.relative_to(root).parts
+    ]
+    found: dict[str, set[str]] = {}
+    for name, literal in FACTOR_LITERALS.items():
+        pattern = re.compile(rf"(?<![\w.\-]){literal}(?![\d])")
+        found[name] = {str(path.relative_to(root)) for path in sources if pattern.search(path.read_text())}
+    assert found == {name: {"bncvl/track/decision.py"} for name in FACTOR_LITERALS}
+    for name in FACTOR_LITERALS:
+        assert re.search(rf"(?<![\w.\-]){FACTOR_LITERALS[name]}(?![\d])", repr(getattr(decision, name)))

@@ -19,10 +19,14 @@ kinds of benchmark can:
 Any other benchmark (an absolute time, say) is *evidence-free*: a step in
 it is called a regression only when the instruction counts or the relative
 timing of the same pass and parameters support it
-(:func:`bncvl.track.changes.find_changes`).
+(:func:`bncvl.track.changes.find_changes`). ``bncvl check`` judges it as
+``asv continuous`` does: worse beyond its factor (:data:`DEFAULT_FACTOR`,
+:data:`ABSOLUTE_TIME_FACTOR` for absolute times) when asv's significance
+test (:data:`P_THRESHOLD`) agrees.
 
-Thresholds are named constants; their error rates, measured, are in
-``docs/ci-check.md``.
+Every factor and significance level is a named constant here, and only
+here: the CLI's help and the check's report are written from them. Their
+error rates, measured, are in ``docs/ci-check.md``.
 """
 
 from __future__ import annotations
@@ -34,9 +38,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ABSOLUTE_TIME_FACTOR",
+    "DEFAULT_FACTOR",
+    "DEFAULT_FACTOR_RULES",
     "INSTRUCTIONS_UNIT",
     "INSTRUCTION_FACTOR",
     "MIN_PROCESSES",
+    "P_THRESHOLD",
     "RELATIVE_ALPHA",
     "RELATIVE_FACTOR",
     "RELATIVE_UNIT",
@@ -67,6 +75,24 @@ of the 49 (base, head) pairs out of order."""
 MIN_PROCESSES = 7
 """Fewer processes per commit than this and relative timing decides nothing (low confidence): with
 6 + 6 the exact test cannot reach :data:`RELATIVE_ALPHA` at all (its smallest p is 1/924)."""
+
+DEFAULT_FACTOR = 1.10
+"""The factor of a benchmark that is neither an instruction count, a relative timing nor an absolute time
+(bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
+significant; shared CI runners drift by a few percent between runs of the very same code."""
+
+ABSOLUTE_TIME_FACTOR = 1.6
+"""The factor of absolute times (asv's ``time_`` benchmarks): on a shared 2-core VM two processes of the same
+code differ by up to this much, and a smaller factor flagged A/A checks (docs/ci-check.md)."""
+
+DEFAULT_FACTOR_RULES = (f"time_={ABSOLUTE_TIME_FACTOR}",)
+"""The factors ``bncvl check`` applies per benchmark name, in ``--factor-for``'s form, after the user's own
+rules (so that theirs come first): :data:`ABSOLUTE_TIME_FACTOR` for absolute times. Instruction counts and
+relative timings get theirs by unit (:func:`default_factor`); the rest :data:`DEFAULT_FACTOR`."""
+
+P_THRESHOLD = 0.002
+"""asv's significance level for the Mann-Whitney U test on one benchmark's samples
+(``asv._stats.is_different``), which judges every benchmark other than relative timings."""
 
 
 class Evidence(enum.Enum):

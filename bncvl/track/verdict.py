@@ -2,7 +2,7 @@
 
 The decision is asv's own (``asv continuous``): a benchmark is worse when it
 changed by more than ``factor`` *and* the change is statistically significant
-(Mann-Whitney U at p < 0.002 on the raw samples, or disjoint 99% confidence
+(Mann-Whitney U at p < :data:`~bncvl.track.decision.P_THRESHOLD` on the raw samples, or disjoint 99% confidence
 intervals when there are too few samples; a single measurement, as a
 ``track_*`` benchmark gives, is judged by the factor alone). asv calls every
 increase a regression; here the better direction of each benchmark comes from
@@ -24,7 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bncvl._extras import needs_extra
-from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_FACTOR, Evidence, compare_processes, evidence_kind
+from bncvl.track.decision import (
+    DEFAULT_FACTOR,
+    INSTRUCTION_FACTOR,
+    P_THRESHOLD,
+    RELATIVE_FACTOR,
+    Evidence,
+    compare_processes,
+    evidence_kind,
+)
 from bncvl.track.directions import Direction, direction
 from bncvl.track.validity import cannot_be_negative, problem
 
@@ -48,13 +56,6 @@ __all__ = [
     "parse_factor_rule",
     "significance",
 ]
-
-DEFAULT_FACTOR = 1.10
-"""A change smaller than 10% is never reported, however significant: shared
-CI runners drift by a few percent between runs of the very same code."""
-
-P_THRESHOLD = 0.002
-"""asv's significance level for the Mann-Whitney U test (``asv._stats.is_different``)."""
 
 
 class Status(enum.Enum):
@@ -104,7 +105,8 @@ class FactorRule:
 def check_factor(factor: float, what: str = "--factor") -> float:
     """Return ``factor`` if it is a finite number >= 1, else raise ``ValueError``."""
     if not math.isfinite(factor) or factor < 1.0:
-        raise ValueError(f"{what} must be a number >= 1.0 (1.10 means 10% worse); got {factor!r}")
+        example = f"{DEFAULT_FACTOR:.2f} means {DEFAULT_FACTOR - 1:.0%} worse"
+        raise ValueError(f"{what} must be a number >= 1.0 ({example}); got {factor!r}")
     return factor
 
 
