@@ -129,6 +129,15 @@ def test_evidence_kinds_and_passes() -> None:
     assert pass_of("bench_memory.Memory.peakmem_forward") is None
 
 
+def test_the_pass_is_the_catalogues_else_the_method_name() -> None:
+    # A first call is the compile's cost, which no steady-state count or timing of the pass confirms.
+    assert pass_of("bench_latency.FirstCall.track_first_eval_forward_seconds") is None
+    assert pass_of("bench_memory.Memory.track_peak_forward_bytes") is None
+    assert pass_of("bench_latency.Latency.time_backward") == "backward"
+    assert pass_of("bench_old.Renamed.time_eval_forward") == "eval_forward", "a name the catalogue does not have"
+    assert pass_of("bench_old.Renamed.track_forward_flops") == "forward_flops"
+
+
 FACTOR_LITERALS = {
     "INSTRUCTION_FACTOR": r"1\.015",
     "RELATIVE_FACTOR": r"1\.02",

@@ -127,3 +127,12 @@ def test_time_benchmarks_and_relative_timings_run_once_per_round(combinations: l
     repeated = {name for name in combinations if re.match(f"^(?={suite.PER_ROUND})", name)}
     assert {name.split("(", 1)[0] for name in repeated} == expected
     assert not re.match(suite.PER_ROUND, "bench_latency.Latency.time_eval_forward_twice('reference')")
+
+
+def test_the_commands_take_their_subsets_from_the_catalogue() -> None:
+    from bncvl.commands import check, pipeline
+    from bncvl.track import checkrun
+
+    assert check.QUICK_BENCHMARKS is suite.CHECK_BENCHMARKS
+    assert pipeline.DEFAULT_BENCHMARKS is suite.MAIN_JOB_BENCHMARKS
+    assert checkrun._REPEATED is suite.PER_ROUND  # what CheckRun.benchmark runs once per round

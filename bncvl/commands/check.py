@@ -41,6 +41,7 @@ from bncvl.track.decision import (
     Evidence,
 )
 from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
+from bncvl.track.suite import CHECK_BENCHMARKS
 
 __all__ = [
     "DEFAULT_FACTOR_RULES",
@@ -53,17 +54,9 @@ __all__ = [
     "resolve_commit",
 ]
 
-QUICK_BENCHMARKS = (
-    r"\.(track_eval_forward|track_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
-    r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
-)
-"""The default subset, on the tiny preset, CPU, float32, for the reference and
-fast variants: instruction counts (``Instructions``) and relative timings on
-both clocks (``RelativeWallTime``, ``RelativeCpuTime``) of the eval forward
-and the training step, and the saved-activation and peak-forward bytes (asv
-matches ``-b`` against ``name(params)``). Absolute times (``time_*``) are
-left out: on a shared runner they cannot tell a 5% slowdown from noise (see
-:mod:`bncvl.track.decision`); select them with ``-b`` to see them anyway."""
+QUICK_BENCHMARKS = CHECK_BENCHMARKS
+"""The default subset, the suite catalogue's (:data:`bncvl.track.suite.CHECK_BENCHMARKS`): instruction counts,
+relative timings on both clocks and bytes of the reference and fast variants on the tiny preset, CPU, float32."""
 
 DEFAULT_ROUNDS = MIN_PROCESSES
 """Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:

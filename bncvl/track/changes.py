@@ -348,8 +348,8 @@ def confirm_changes(changes: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame
         if step["unit"] in _EXACT_UNITS:
             out.at[index, "evidence"] = "exact count"
             continue
-        key = (*(step.get(k) for k in _SERIES_KEYS), pass_of(str(step["benchmark"])))
-        rows = groups.get(key)
+        layer_pass = pass_of(str(step["benchmark"]))
+        rows = None if layer_pass is None else groups.get((*(step.get(k) for k in _SERIES_KEYS), layer_pass))
         own_kind = evidence_kind(None if pd.isna(step["unit"]) else str(step["unit"]))
         if own_kind is not Evidence.NONE and rows is not None:
             rows = rows[rows["benchmark"] == step["benchmark"]]  # a measurement of evidence is its own evidence

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from bncvl._extras import needs_extra
 from bncvl.track.directions import Direction, direction
 from bncvl.track.mannwhitney import mann_whitney_greater
+from bncvl.track.suite import lookup
 from bncvl.track.validity import cannot_be_negative, problem
 
 __all__ = [
@@ -173,22 +174,22 @@ class Outcome:
         return isinstance(self.value, float) and math.isnan(self.value)
 
 
-_PASS_ALIASES = {"forward_flops": "eval_forward", "forward_bytes_per_s": "eval_forward"}
-"""Throughputs derived from a pass's time (``Efficiency``) measure that pass."""
-
-
 def pass_of(benchmark: str) -> str | None:
-    """The layer pass a benchmark measures (``eval_forward``, ``train_step``...), from its method name.
+    """The layer pass a benchmark measures (``eval_forward``, ``train_step``...), whose evidence can confirm it.
 
-    ``bench_latency.Latency.time_eval_forward`` and
-    ``bench_relative.RelativeWallTime.track_eval_forward`` both measure
-    ``eval_forward``; the evidence for one is looked up under the other.
+    The catalogue's (:attr:`bncvl.track.suite.Benchmark.layer_pass`) for a benchmark of the suite:
+    ``bench_latency.Latency.time_eval_forward``, ``bench_relative.RelativeWallTime.track_eval_forward`` and
+    ``bench_efficiency.Efficiency.track_forward_flops`` all measure ``eval_forward``, and the evidence for one
+    is looked up under the others; a benchmark that no pass's evidence can confirm (bytes, a first call) has
+    None. For a name the catalogue does not have: its method name after ``time_`` or ``track_``, else None.
     """
+    known = lookup(benchmark)
+    if known is not None:
+        return known.layer_pass
     method = benchmark.rsplit(".", 1)[-1]
     for prefix in ("time_", "track_"):
         if method.startswith(prefix):
-            name = method[len(prefix) :]
-            return _PASS_ALIASES.get(name, name)
+            return method[len(prefix) :]
     return None
 
 
