@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.track import suite
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
@@ -13,11 +14,7 @@ results = data.results()
 if widgets.require_results(results):
     points = results.points
     benchmarks = sorted(points["benchmark"].astype(str).unique())
-    default = (
-        benchmarks.index("bench_latency.Latency.time_eval_forward")
-        if "bench_latency.Latency.time_eval_forward" in benchmarks
-        else 0
-    )
+    default = benchmarks.index(suite.HEADLINE) if suite.HEADLINE in benchmarks else 0
     benchmark = st.selectbox("Benchmark", benchmarks, index=default, key="trends_benchmark")
     rows = points[points["benchmark"] == benchmark]
     machines = sorted(rows["machine"].astype(str).unique())
