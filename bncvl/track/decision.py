@@ -21,8 +21,8 @@ it is called a regression only when the instruction counts or the relative
 timing of the same pass and parameters support it
 (:func:`bncvl.track.changes.find_changes`). ``bncvl check`` judges it as
 ``asv continuous`` does: worse beyond its factor (:data:`DEFAULT_FACTOR`,
-:data:`ABSOLUTE_TIME_FACTOR` for absolute times) when asv's significance
-test (:data:`P_THRESHOLD`) agrees.
+:data:`ABSOLUTE_TIME_FACTOR` for asv's ``time_`` benchmarks) when asv's
+significance test (:data:`P_THRESHOLD`) agrees.
 
 :func:`decide` applies the rule to one benchmark's (before, after) and says
 which :class:`Decision` it comes to: ``worsened``, ``improved``,
@@ -102,17 +102,17 @@ MIN_PROCESSES = 7
 6 + 6 the exact test cannot reach :data:`RELATIVE_ALPHA` at all (its smallest p is 1/924)."""
 
 DEFAULT_FACTOR = 1.10
-"""The factor of a benchmark that is neither an instruction count, a relative timing nor an absolute time
-(bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
+"""The factor of a benchmark that is neither an instruction count, a relative timing nor an asv ``time_``
+benchmark (bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
 significant; shared CI runners drift by a few percent between runs of the very same code."""
 
 ABSOLUTE_TIME_FACTOR = 1.6
-"""The factor of absolute times (asv's ``time_`` benchmarks): on a shared 2-core VM two processes of the same
+"""The factor of asv's ``time_`` benchmarks, absolute times: on a shared 2-core VM two processes of the same
 code differ by up to this much, and a smaller factor flagged A/A checks (docs/ci-check.md)."""
 
 DEFAULT_FACTOR_RULES = (f"time_={ABSOLUTE_TIME_FACTOR}",)
 """The factors ``bncvl check`` applies per benchmark name, in ``--factor-for``'s form, after the user's own
-rules (so that theirs come first): :data:`ABSOLUTE_TIME_FACTOR` for absolute times. Instruction counts and
+rules (so that theirs come first): :data:`ABSOLUTE_TIME_FACTOR` for ``time_`` benchmarks. Instruction counts and
 relative timings get theirs by unit (:func:`default_factor`); the rest :data:`DEFAULT_FACTOR`."""
 
 P_THRESHOLD = 0.002

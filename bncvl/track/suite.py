@@ -69,6 +69,7 @@ class Kind(enum.Enum):
     """Describes how the work ran (utilisation, clocks, power, weight statistics): never better or worse."""
 
 
+# Shorthands for the catalogue's table.
 LOWER, HIGHER, INFORMATIVE = Direction.LOWER_IS_BETTER, Direction.HIGHER_IS_BETTER, Direction.INFORMATIVE
 
 
