@@ -31,3 +31,14 @@ LOWER, HIGHER, INFO = Direction.LOWER_IS_BETTER, Direction.HIGHER_IS_BETTER, Dir
 )
 def test_direction(name, unit, expected):
     assert direction(name, unit) is expected
+
+
+def test_a_catalogued_benchmark_takes_the_catalogues_direction(monkeypatch):
+    from bncvl.track import suite
+
+    name = "bench_gpu.GPU.track_power_saving"  # "power" would make it informative by the keyword rule
+    assert direction(name, "W") is INFO
+    entry = suite.Benchmark(name, suite.Kind.ENERGY, "W", HIGHER)
+    monkeypatch.setitem(suite._BY_NAME, name, entry)
+    assert direction(name, "W") is HIGHER
+    assert direction(f"{name}('reference', 'tiny')", "W") is HIGHER, "parameters ignored"

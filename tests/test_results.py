@@ -493,3 +493,20 @@ def test_fewest_processes_counts_the_per_process_samples(tmp_path: Path) -> None
     assert fewest_processes(plain) == 1, "asv keeps no samples of a plain run's single value"
     assert fewest_processes(plain.iloc[1:2]) == 2
     assert fewest_processes(plain.iloc[2:]) == 0, "nothing measured"
+
+
+def test_relative_timings_without_per_process_values_are_judged_on_their_value(
+    results_set: tuple[Path, list[str]],
+) -> None:
+    # A result file may record an empty list of samples: the point's value is then its one per-process value
+    # (as bncvl check takes it), so one process a commit leaves the step unconfirmed; it was a ValueError.
+    points = load_results(results_set[0]).points
+    relative = points["benchmark"].astype(str).str.startswith("bench_relative.")
+    points.loc[relative, "samples"] = pd.Series([()] * int(relative.sum()), index=points.index[relative], dtype=object)
+    points = points[~points["benchmark"].astype(str).str.startswith("bench_instructions.")]
+    time_step = find_changes(points).set_index("benchmark").loc[[PLANTED_TIME.benchmark]].iloc[0]
+    assert time_step["kind"] == "unconfirmed"
+    assert (
+        "RelativeCpuTime.track_eval_forward: too few processes (1+1 processes; 7 each needed)"
+        in (time_step["evidence"])
+    )

@@ -31,8 +31,17 @@ from bncvl._extras import MissingExtra, valgrind_missing
 from bncvl.commands import common_args
 from bncvl.track.asv import CONF_NAME, load_config, read_conf
 from bncvl.track.checkrun import REPORT_NAME, CheckRun
-from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, INSTRUCTION_FACTOR, MIN_PROCESSES, RELATIVE_FACTOR, Evidence
+from bncvl.track.decision import (
+    ABSOLUTE_TIME_FACTOR,
+    DEFAULT_FACTOR,
+    DEFAULT_FACTOR_RULES,
+    INSTRUCTION_FACTOR,
+    MIN_PROCESSES,
+    RELATIVE_FACTOR,
+    Evidence,
+)
 from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
+from bncvl.track.suite import CHECK_BENCHMARKS
 
 __all__ = [
     "DEFAULT_FACTOR_RULES",
@@ -45,32 +54,18 @@ __all__ = [
     "resolve_commit",
 ]
 
-QUICK_BENCHMARKS = (
-    r"\.(track_eval_forward|track_train_step|track_saved_activation_bytes|track_peak_forward_bytes)"
-    r"\('(reference|fast)', 'tiny', 'cpu', 'float32'\)$"
-)
-"""The default subset, on the tiny preset, CPU, float32, for the reference and
-fast variants: instruction counts (``Instructions``) and relative timings on
-both clocks (``RelativeWallTime``, ``RelativeCpuTime``) of the eval forward
-and the training step, and the saved-activation and peak-forward bytes (asv
-matches ``-b`` against ``name(params)``). Absolute times (``time_*``) are
-left out: on a shared runner they cannot tell a 5% slowdown from noise (see
-:mod:`bncvl.track.decision`); select them with ``-b`` to see them anyway."""
+QUICK_BENCHMARKS = CHECK_BENCHMARKS
+"""The default subset, the suite catalogue's (:data:`bncvl.track.suite.CHECK_BENCHMARKS`): instruction counts,
+relative timings on both clocks and bytes of the reference and fast variants on the tiny preset, CPU, float32."""
 
 DEFAULT_ROUNDS = MIN_PROCESSES
 """Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
 base, head, then head, base..., each a fresh process giving one per-process
 value, so a drift of a shared runner hits both commits alike. The per-process
-test needs :data:`bncvl.track.decision.MIN_PROCESSES` of them (7): with 7 + 7
-values it finds p < 0.001 with at most one of the 49 pairs out of order, so
-one process on a loaded core does not hide a regression."""
-
-DEFAULT_FACTOR_RULES = (f"time_={ABSOLUTE_TIME_FACTOR:g}",)
-"""Factors applied after the user's ``--factor-for`` rules: absolute times
-need :data:`bncvl.track.decision.ABSOLUTE_TIME_FACTOR` (1.6) to stay quiet on
-a shared 2-core VM (docs/ci-check.md). Instruction counts and relative timings
-get theirs from :mod:`bncvl.track.decision`; bytes and other exact counts the
-default 1.10."""
+test needs :data:`bncvl.track.decision.MIN_PROCESSES` of them: with that many
+values per commit it reaches :data:`bncvl.track.decision.RELATIVE_ALPHA` with
+one pair out of order, so one process on a loaded core does not hide a
+regression."""
 
 DEFAULT_OUTPUT_DIR = Path(".asv") / "check"
 
@@ -92,9 +87,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--factor",
         type=float,
-        default=1.10,
-        help=f"how much worse counts as worse (default 1.10; instruction counts {INSTRUCTION_FACTOR}, relative "
-        f"timings {RELATIVE_FACTOR}, time_ benchmarks {ABSOLUTE_TIME_FACTOR:g}; see --factor-for)",
+        default=DEFAULT_FACTOR,
+        help=f"how much worse counts as worse (default {DEFAULT_FACTOR:.2f}; instruction counts {INSTRUCTION_FACTOR}, "
+        f"relative timings {RELATIVE_FACTOR}, time_ benchmarks {ABSOLUTE_TIME_FACTOR}; see --factor-for)",
     )
     parser.add_argument(
         "--factor-for",

@@ -30,6 +30,7 @@ from bncvl.track import asv
 from bncvl.track.checkrun import ENV_LOCK, env_dir_of
 from bncvl.track.git import recent_commits
 from bncvl.track.lock import hold
+from bncvl.track.suite import MAIN_JOB_BENCHMARKS
 
 __all__ = [
     "DEFAULT_BENCHMARKS",
@@ -42,15 +43,9 @@ __all__ = [
 
 DEFAULT_COMMITS = 2
 DEFAULT_RUN_NAME = "default"
-DEFAULT_BENCHMARKS = (
-    # The suite's quick subset: every variant's latency, first-call (compile) time, instruction counts, relative
-    # timings and memory on the tiny preset, CPU, float32.
-    "'tiny', 'cpu', 'float32'",
-    # Weight storage and the quantization tracks, so every dashboard page has data.
-    "WeightStorage",
-    "bench_quantization",
-)
-"""What the main job benchmarks unless ``--bench`` says otherwise. The whole
+DEFAULT_BENCHMARKS = MAIN_JOB_BENCHMARKS
+"""What the main job benchmarks unless ``--bench`` says otherwise: the suite catalogue's
+:data:`bncvl.track.suite.MAIN_JOB_BENCHMARKS` (the quick subset, weight storage, quantization). The whole
 suite took 5 minutes a commit on this project's shared 2-core machine
 (docs/measurements/2026-12-03-asv-budgets.md); this subset is what a first
 look needs. ``--bench .`` runs everything."""

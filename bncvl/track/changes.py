@@ -9,18 +9,18 @@ counts. This is the history's side of :mod:`bncvl.track.decision`.
 asv's step detection finds a step wherever a series moves by more than its
 threshold, and absolute times on a shared runner move by tens of percent
 between two runs of the same code. :func:`confirm_changes` keeps a step as a
-``regression`` (or ``improvement``) only when the evidence at the same two
-commits, same machine and same parameters supports it:
+:data:`REGRESSION` (or :data:`IMPROVEMENT`) only when the evidence at the same
+two commits, same machine and same parameters supports it: the instruction
+counts or relative timings of the step's own series, or of the same pass
+(either clock), that :func:`bncvl.track.decision.decide` finds ``worsened``
+(or ``improved``). Bytes are exact counts: a step in them needs no other
+support.
 
-- an instruction-count series (its own, or that of the same pass) changed by
-  more than :data:`bncvl.track.decision.INSTRUCTION_FACTOR`;
-- a relative-timing series (its own, or of the same pass, either clock)
-  passes the per-process test (:class:`bncvl.track.decision.ProcessTest`);
-- bytes are exact counts: a step in them needs no other support.
-
-A step the evidence contradicts is ``within noise``. A step with no evidence
-at those commits, or too few processes to test, is ``unconfirmed`` (low
-confidence): shown, never called a regression.
+A step the evidence contradicts (decided ``unchanged``, or the other way) is
+:data:`WITHIN_NOISE`. A step with no evidence at those commits, or too few
+processes to test (``undecided``), is :data:`UNCONFIRMED` (low confidence):
+shown, never called a regression. These step kinds are the history's words
+for a step and the decision of its evidence; the results store keeps them.
 
 asv's step detection has a bounded cost only on bounded input: one NaN among
 its costs (from an infinite value, or a sum that overflows) leaves its
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from bncvl._extras import needs_extra
 from bncvl.track import validity
-from bncvl.track.decision import INSTRUCTION_FACTOR, Evidence, compare_processes, evidence_kind, pass_of
+from bncvl.track.decision import Decision, Evidence, Outcome, decide, evidence_kind, pass_of
 from bncvl.track.directions import Direction, direction
 from bncvl.track.results import PARAM_COLUMNS
 
@@ -55,8 +55,11 @@ with needs_extra("dashboard", "bncvl.track.changes"):
     from asv import step_detect
 
 __all__ = [
+    "CHANGE",
     "CONFIRMED_KINDS",
     "DEFAULT_THRESHOLD",
+    "IMPROVEMENT",
+    "REGRESSION",
     "UNCONFIRMED",
     "WEIGHT_SPAN",
     "WITHIN_NOISE",
@@ -68,9 +71,19 @@ __all__ = [
     "noise_levels",
 ]
 
+REGRESSION = "regression"
+"""A step in the worse direction that its evidence decides :attr:`~bncvl.track.decision.Decision.WORSENED`."""
+IMPROVEMENT = "improvement"
+"""A step in the better direction that its evidence decides :attr:`~bncvl.track.decision.Decision.IMPROVED`."""
 WITHIN_NOISE = "within noise"
+"""A step that evidence at both commits contradicts."""
 UNCONFIRMED = "unconfirmed"
-CONFIRMED_KINDS = ("regression", "improvement")
+"""A step that nothing at its commits can decide (no evidence, or too few processes)."""
+CHANGE = "change"
+"""A step in an informative benchmark, which is never better or worse."""
+CONFIRMED_KINDS = (REGRESSION, IMPROVEMENT)
+_CONFIRMED_BY = {REGRESSION: Decision.WORSENED, IMPROVEMENT: Decision.IMPROVED}
+"""The decision of the evidence that confirms a step of each kind."""
 _EXACT_UNITS = frozenset({"bytes"})
 _SERIES_KEYS = ["machine", "env_name", "variant", "preset", "device", "dtype"]
 
@@ -266,11 +279,11 @@ def find_changes(
         for worse_when_up in (True, False):
             for before, after, value_before, value_after in _worsening(values, weights, worse_when_up, threshold):
                 if verdict is Direction.INFORMATIVE:
-                    kind = "change"
+                    kind = CHANGE
                 elif (verdict is Direction.LOWER_IS_BETTER) == worse_when_up:
-                    kind = "regression"
+                    kind = REGRESSION
                 else:
-                    kind = "improvement"
+                    kind = IMPROVEMENT
                 ratio = value_after / value_before if value_before else math.inf
                 rows.append(
                     {
@@ -329,23 +342,27 @@ def _evidence_table(points: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _verdict(rows: pd.DataFrame, before: str, after: str, worse: bool) -> tuple[bool | None, str]:
-    """Whether one evidence series supports the step ``before`` -> ``after`` (None: cannot tell), and why."""
+def _verdict(rows: pd.DataFrame, before: str, after: str, confirming: Decision) -> tuple[bool | None, str]:
+    """Whether one evidence series decides the step ``before`` -> ``after`` ``confirming`` (None: it cannot
+    decide), and why."""
     at = {commit: rows[rows["commit_hash"] == commit] for commit in (before, after)}
     if at[before].empty or at[after].empty:
         return None, ""
     first, last = at[before].iloc[0], at[after].iloc[0]
-    name = str(first["benchmark"]).split(".", 1)[-1]
-    if first["evidence"] is Evidence.INSTRUCTIONS:
-        ratio = last["value"] / first["value"]
-        supported = bool(ratio > INSTRUCTION_FACTOR if worse else 1 / ratio > INSTRUCTION_FACTOR)
-        return supported, f"{name} x{ratio:.3f}"
-    samples_before = first["samples"] if first["samples"] is not None else (first["value"],)
-    samples_after = last["samples"] if last["samples"] is not None else (last["value"],)
-    test = compare_processes(samples_before, samples_after)
-    if not test.enough:
-        return None, f"{name}: {test.describe()}"
-    return (test.worse if worse else test.better), f"{name} x{test.ratio:.3f}, {test.describe()}"
+    benchmark, unit = str(first["benchmark"]), str(first["unit"])
+    judgement = decide(benchmark, unit, _outcome(first), _outcome(last))
+    name = benchmark.split(".", 1)[-1]
+    if judgement.decision in (Decision.UNDECIDED, Decision.INVALID):
+        return None, f"{name}: {judgement.how}"
+    ratio = "n/a" if judgement.ratio is None else f"{judgement.ratio:.3f}"
+    test = f", {judgement.how}" if judgement.evidence is Evidence.RELATIVE else ""  # a count's test is its factor
+    return judgement.decision is confirming, f"{name} x{ratio}{test}"
+
+
+def _outcome(point: pd.Series) -> Outcome:
+    """A point of the evidence table as :func:`bncvl.track.decision.decide` takes it: value and per-process
+    values (the history keeps no statistics, so asv's test never applies)."""
+    return Outcome(float(point["value"]), samples=point["samples"])
 
 
 def confirm_changes(changes: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
@@ -371,8 +388,8 @@ def confirm_changes(changes: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame
         if step["unit"] in _EXACT_UNITS:
             out.at[index, "evidence"] = "exact count"
             continue
-        key = (*(step.get(k) for k in _SERIES_KEYS), pass_of(str(step["benchmark"])))
-        rows = groups.get(key)
+        layer_pass = pass_of(str(step["benchmark"]))
+        rows = None if layer_pass is None else groups.get((*(step.get(k) for k in _SERIES_KEYS), layer_pass))
         own_kind = evidence_kind(None if pd.isna(step["unit"]) else str(step["unit"]))
         if own_kind is not Evidence.NONE and rows is not None:
             rows = rows[rows["benchmark"] == step["benchmark"]]  # a measurement of evidence is its own evidence
@@ -380,7 +397,7 @@ def confirm_changes(changes: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame
         if rows is not None:
             for _, series in rows.groupby("benchmark", observed=True):
                 verdicts.append(
-                    _verdict(series, step["commit_before"], step["commit_after"], step["kind"] == "regression")
+                    _verdict(series, step["commit_before"], step["commit_after"], _CONFIRMED_BY[step["kind"]])
                 )
         reasons = "; ".join(reason for _, reason in verdicts if reason)
         if any(supported for supported, _ in verdicts):

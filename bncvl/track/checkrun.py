@@ -31,6 +31,7 @@ from bncvl.track.asv import (
     run_command,
 )
 from bncvl.track.lock import hold
+from bncvl.track.suite import PER_ROUND
 
 __all__ = ["ENV_LOCK", "NO_DEPS_INSTALL", "OUTPUT_LOCK", "OUTPUT_MARKER", "CheckRun", "claim_output_dir"]
 
@@ -50,8 +51,9 @@ in them are shared by every check that uses the folder, and the build cache keep
 NO_DEPS_INSTALL = "in-dir={env_dir} python -m pip install --no-deps --force-reinstall {wheel_file}"
 """The install command used when asv.conf.json sets none (see :meth:`CheckRun.prepare`)."""
 
-_REPEATED = r"(?:[^(]*\.time_|bench_relative\.)"
-"""Matches the asv name of a benchmark that runs one process per round: ``time_*`` and the relative timings."""
+_REPEATED = PER_ROUND
+"""Matches the asv name of a benchmark that runs one process per round: ``time_*`` and the relative timings
+(the suite catalogue's :data:`bncvl.track.suite.PER_ROUND`)."""
 
 
 def _tail(text: str | bytes | None, lines: int = 30) -> str:

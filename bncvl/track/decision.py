@@ -19,10 +19,26 @@ kinds of benchmark can:
 Any other benchmark (an absolute time, say) is *evidence-free*: a step in
 it is called a regression only when the instruction counts or the relative
 timing of the same pass and parameters support it
-(:func:`bncvl.track.changes.find_changes`).
+(:func:`bncvl.track.changes.find_changes`). ``bncvl check`` judges it as
+``asv continuous`` does: worse beyond its factor (:data:`DEFAULT_FACTOR`,
+:data:`ABSOLUTE_TIME_FACTOR` for asv's ``time_`` benchmarks) when asv's
+significance test (:data:`P_THRESHOLD`) agrees.
 
-Thresholds are named constants; their error rates, measured, are in
-``docs/ci-check.md``.
+:func:`decide` applies the rule to one benchmark's (before, after) and says
+which :class:`Decision` it comes to: ``worsened``, ``improved``,
+``unchanged``, ``undecided`` (relative timings with too few processes),
+``invalid value`` (a value that is not a measurement,
+:mod:`bncvl.track.validity`) or ``informative`` (a metric that only describes
+how the work ran), with the :class:`Evidence` kind it rests on. ``bncvl
+check`` calls it on every benchmark (:func:`bncvl.track.verdict.judge`,
+whose statuses add the run's own: failing, skipped, not comparable); the
+history calls it on the instruction counts and relative timings at a step's
+two commits (:func:`bncvl.track.changes.confirm_changes`), and a step whose
+evidence decides ``worsened`` is what the dashboard lists as a regression.
+
+Every factor and significance level is a named constant here, and only
+here: the CLI's help and the check's report are written from them. Their
+error rates, measured, are in ``docs/ci-check.md``.
 """
 
 from __future__ import annotations
@@ -30,23 +46,39 @@ from __future__ import annotations
 import enum
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from bncvl._extras import needs_extra
+from bncvl.track.directions import Direction, direction
+from bncvl.track.mannwhitney import mann_whitney_greater
+from bncvl.track.suite import lookup
+from bncvl.track.validity import cannot_be_negative, problem
 
 __all__ = [
     "ABSOLUTE_TIME_FACTOR",
+    "DEFAULT_FACTOR",
+    "DEFAULT_FACTOR_RULES",
     "INSTRUCTIONS_UNIT",
     "INSTRUCTION_FACTOR",
     "MIN_PROCESSES",
+    "P_THRESHOLD",
     "RELATIVE_ALPHA",
     "RELATIVE_FACTOR",
     "RELATIVE_UNIT",
+    "Decision",
     "Evidence",
+    "Judgement",
+    "Outcome",
     "ProcessTest",
     "compare_processes",
+    "decide",
+    "default_factor",
     "evidence_kind",
+    "invalid_reason",
     "mann_whitney_greater",
     "pass_of",
+    "significance",
 ]
 
 INSTRUCTIONS_UNIT = "instructions"
@@ -55,7 +87,8 @@ RELATIVE_UNIT = "time ratio"
 ABSOLUTE_TIME_FACTOR = 1.6
 """Two processes of the same code differ in absolute time by up to this factor on this project's shared 2-core
 VM (measured 2026-11-27: docs/ci-check.md, "Why not absolute times"). ``bncvl check``'s factor for ``time_``
-benchmarks, and the noise band the dashboard draws around absolute times."""
+benchmarks (a smaller factor flagged A/A checks), and the noise band the dashboard draws around absolute
+times."""
 
 INSTRUCTION_FACTOR = 1.015
 """Counts that grow by more than 1.5% are a regression (A/A spread measured: see docs/ci-check.md)."""
@@ -73,6 +106,20 @@ of the 49 (base, head) pairs out of order."""
 MIN_PROCESSES = 7
 """Fewer processes per commit than this and relative timing decides nothing (low confidence): with
 6 + 6 the exact test cannot reach :data:`RELATIVE_ALPHA` at all (its smallest p is 1/924)."""
+
+DEFAULT_FACTOR = 1.10
+"""The factor of a benchmark that is neither an instruction count, a relative timing nor an asv ``time_``
+benchmark (bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
+significant; shared CI runners drift by a few percent between runs of the very same code."""
+
+DEFAULT_FACTOR_RULES = (f"time_={ABSOLUTE_TIME_FACTOR}",)
+"""The factors ``bncvl check`` applies per benchmark name, in ``--factor-for``'s form, after the user's own
+rules (so that theirs come first): :data:`ABSOLUTE_TIME_FACTOR` for ``time_`` benchmarks. Instruction counts and
+relative timings get theirs by unit (:func:`default_factor`); the rest :data:`DEFAULT_FACTOR`."""
+
+P_THRESHOLD = 0.002
+"""asv's significance level for the Mann-Whitney U test on one benchmark's samples
+(``asv._stats.is_different``), which judges every benchmark other than relative timings."""
 
 
 class Evidence(enum.Enum):
@@ -92,68 +139,60 @@ def evidence_kind(unit: str | None) -> Evidence:
     return Evidence.NONE
 
 
-_PASS_ALIASES = {"forward_flops": "eval_forward", "forward_bytes_per_s": "eval_forward"}
-"""Throughputs derived from a pass's time (``Efficiency``) measure that pass."""
+class Decision(enum.Enum):
+    """What :func:`decide` says of a benchmark's (before, after): the rule's one vocabulary.
+
+    ``bncvl check``'s statuses (:class:`bncvl.track.verdict.Status`) carry these values; the history's step
+    kinds name a step by the decision of its evidence (``regression``: the evidence decided ``worsened``).
+    """
+
+    WORSENED = "worsened"
+    IMPROVED = "improved"
+    UNCHANGED = "unchanged"
+    UNDECIDED = "undecided"
+    INVALID = "invalid value"
+    INFORMATIVE = "informative"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One benchmark (one parameter combination) measured at one commit, as asv stored it.
+
+    ``value`` is None when the benchmark failed and NaN when it was skipped
+    (asv's convention); ``stats`` and ``samples`` are None when asv kept none.
+    """
+
+    value: float | None
+    stats: Mapping[str, float] | None = None
+    samples: Sequence[float] | None = None
+    version: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.value is None
+
+    @property
+    def skipped(self) -> bool:
+        return isinstance(self.value, float) and math.isnan(self.value)
 
 
 def pass_of(benchmark: str) -> str | None:
-    """The layer pass a benchmark measures (``eval_forward``, ``train_step``...), from its method name.
+    """The layer pass a benchmark measures (``eval_forward``, ``train_step``...), whose evidence can confirm it.
 
-    ``bench_latency.Latency.time_eval_forward`` and
-    ``bench_relative.RelativeWallTime.track_eval_forward`` both measure
-    ``eval_forward``; the evidence for one is looked up under the other.
+    The catalogue's (:attr:`bncvl.track.suite.Benchmark.layer_pass`) for a benchmark of the suite:
+    ``bench_latency.Latency.time_eval_forward``, ``bench_relative.RelativeWallTime.track_eval_forward`` and
+    ``bench_efficiency.Efficiency.track_forward_flops`` all measure ``eval_forward``, and the evidence for one
+    is looked up under the others; a benchmark that no pass's evidence can confirm (bytes, a first call) has
+    None. For a name the catalogue does not have: its method name after ``time_`` or ``track_``, else None.
     """
+    known = lookup(benchmark)
+    if known is not None:
+        return known.layer_pass
     method = benchmark.rsplit(".", 1)[-1]
     for prefix in ("time_", "track_"):
         if method.startswith(prefix):
-            name = method[len(prefix) :]
-            return _PASS_ALIASES.get(name, name)
+            return method[len(prefix) :]
     return None
-
-
-def mann_whitney_greater(before: Sequence[float], after: Sequence[float]) -> float:
-    """Exact one-sided p-value that ``after`` tends to be greater than ``before`` (Mann-Whitney U).
-
-    U counts the pairs (b, a) with a > b, ties as one half. The p-value is
-    P(U >= observed) under the null hypothesis that both samples come from
-    one distribution, counted over every split of the pooled ranks
-    (exact for any sizes; ties are handled by their half-counts in the
-    observed U and by the untied distribution, a slightly conservative
-    choice).
-
-    Example:
-        >>> mann_whitney_greater([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])  # 1/252
-        0.003968253968253968
-    """
-    m, n = len(before), len(after)
-    if m == 0 or n == 0:
-        raise ValueError(f"both samples need at least one value; got {m} and {n}")
-    observed = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in after for b in before)
-    # counts[u]: arrangements of n "after" and m "before" ranks with U == u (U grows when an
-    # "after" value outranks a "before" one): the classic recurrence over the largest value.
-    counts = _u_distribution(m, n)
-    total = math.comb(m + n, n)
-    return sum(c for u, c in enumerate(counts) if u >= observed - 1e-9) / total
-
-
-def _u_distribution(m: int, n: int) -> list[int]:
-    """Number of rank arrangements giving each U = 0..m*n (no ties)."""
-    # table[i][j] is the distribution for i "before" and j "after" values.
-    table: dict[tuple[int, int], list[int]] = {}
-    for i in range(m + 1):
-        for j in range(n + 1):
-            if i == 0 or j == 0:
-                table[i, j] = [1]
-                continue
-            # The largest value is an "after" one (it outranks all i "before": U += i) or a "before" one.
-            with_after = [0] * i + table[i, j - 1]
-            with_before = table[i - 1, j]
-            size = max(len(with_after), len(with_before))
-            table[i, j] = [
-                (with_after[k] if k < len(with_after) else 0) + (with_before[k] if k < len(with_before) else 0)
-                for k in range(size)
-            ]
-    return table[m, n]
 
 
 @dataclass(frozen=True)
@@ -211,3 +250,116 @@ def compare_processes(before: Sequence[float], after: Sequence[float], factor: f
     if not a or not b:
         raise ValueError(f"per-process values needed on both sides; got {len(a)} before and {len(b)} after")
     return ProcessTest(a, b, factor)
+
+
+def _has_statistics(outcome: Outcome) -> bool:
+    # asv's _is_result_better: statistics are used unless either side is a single measurement.
+    return bool(outcome.stats) and outcome.stats.get("repeat", 0) != 1
+
+
+def significance(before: Outcome, after: Outcome) -> tuple[bool | None, str]:
+    """Whether ``before`` and ``after`` differ significantly, by asv's test, and how that was decided.
+
+    Returns:
+        ``(None, reason)`` when there are no statistics (only the factor
+        decides), else ``(different, description)``; ``different`` is exactly
+        ``asv._stats.is_different`` on the same data at :data:`P_THRESHOLD`.
+    """
+    if not (_has_statistics(before) and _has_statistics(after)):
+        return None, "single measurement (factor only)"
+    with needs_extra("bench", "asv's significance test"):
+        from asv import _stats
+    if before.samples is not None and after.samples is not None:
+        a = [x for x in before.samples if not math.isnan(x)]
+        b = [x for x in after.samples if not math.isnan(x)]
+        if a and b and 1 / _stats.binom(len(a) + len(b), min(len(a), len(b))) < P_THRESHOLD:
+            _, p = _stats.mann_whitney_u(a, b)
+            return p < P_THRESHOLD, f"p={p:.2g} (Mann-Whitney U, {len(a)}+{len(b)} samples)"
+    different = _stats.is_different(None, None, before.stats, after.stats, P_THRESHOLD)
+    return different, "99% CIs disjoint" if different else "99% CIs overlap"
+
+
+def default_factor(unit: str | None, factor: float = DEFAULT_FACTOR) -> float:
+    """The factor of a benchmark of ``unit``: its evidence kind's (:data:`INSTRUCTION_FACTOR`,
+    :data:`RELATIVE_FACTOR`), else ``factor``. ``bncvl check`` applies ``--factor-for`` and
+    :data:`DEFAULT_FACTOR_RULES` before it."""
+    kind = evidence_kind(unit)
+    if kind is Evidence.INSTRUCTIONS:
+        return INSTRUCTION_FACTOR
+    if kind is Evidence.RELATIVE:
+        return RELATIVE_FACTOR
+    return factor
+
+
+def invalid_reason(benchmark: str, unit: str | None, before: Outcome, after: Outcome) -> str | None:
+    """Why a value or sample of ``before`` (the base) or ``after`` (the head) is not a measurement
+    (:func:`bncvl.track.validity.problem`), or None."""
+    nonnegative = cannot_be_negative(benchmark, unit)
+    for side, outcome in (("base", before), ("head", after)):
+        for entry in (outcome.value, *(outcome.samples or ())):
+            reason = problem(entry, nonnegative)
+            if reason:
+                return f"{side} value {reason}"
+    return None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What :func:`decide` says of one benchmark's (before, after), and on what grounds."""
+
+    decision: Decision
+    evidence: Evidence
+    direction: Direction
+    factor: float
+    ratio: float | None
+    """after / before (of the per-process medians for relative timings); None when it has no meaning."""
+    how: str
+    """How it was decided: the test and its p-value, why it is invalid or undecided."""
+
+
+def decide(benchmark: str, unit: str | None, before: Outcome, after: Outcome, factor: float | None = None) -> Judgement:
+    """Judge one benchmark between two commits: worse, better, unchanged, undecided, invalid or informative.
+
+    The better direction comes from :func:`bncvl.track.directions.direction`.
+    A value that is not a measurement makes it :attr:`Decision.INVALID`.
+    Relative timings (lower is better, one value per process) get the
+    per-process test (:class:`ProcessTest`); every other benchmark is judged
+    as ``asv continuous`` judges it: worse when it changed by more than
+    ``factor`` in its worse direction and asv's test (:func:`significance`)
+    finds the change significant, or there are no statistics to test
+    (a single value, as an instruction count is). Informative benchmarks
+    are never worse or better.
+
+    Args:
+        benchmark: the asv name, without parameters.
+        unit: its asv unit, which says its :class:`Evidence` kind.
+        before, after: the base's and the head's measurements; neither failed nor skipped.
+        factor: the benchmark's factor (>= 1); default :func:`default_factor` of ``unit``.
+    """
+    for side, outcome in (("base", before), ("head", after)):
+        if outcome.failed or outcome.skipped:
+            raise ValueError(f"{benchmark}: decide needs a value at both commits; the {side}'s is {outcome.value}")
+    better = direction(benchmark, unit)
+    kind = evidence_kind(unit)
+    factor = default_factor(unit) if factor is None else factor
+    reason = invalid_reason(benchmark, unit, before, after)
+    if reason:
+        return Judgement(Decision.INVALID, kind, better, factor, None, reason)
+    if kind is Evidence.RELATIVE and better is Direction.LOWER_IS_BETTER:
+        test = compare_processes(before.samples or (before.value,), after.samples or (after.value,), factor)
+        if not test.enough:
+            return Judgement(Decision.UNDECIDED, kind, better, factor, None, test.describe())
+        decision = Decision.WORSENED if test.worse else Decision.IMPROVED if test.better else Decision.UNCHANGED
+        return Judgement(decision, kind, better, factor, test.ratio, test.describe())
+    b, a = before.value, after.value
+    ratio = a / b if b else None
+    different, how = significance(before, after)
+    if better is Direction.INFORMATIVE:
+        return Judgement(Decision.INFORMATIVE, kind, better, factor, ratio, how)
+    # asv's rule ("lower is better", asv.commands.compare._is_result_better): sides swapped when higher is.
+    low, high = (b, a) if better is Direction.LOWER_IS_BETTER else (a, b)
+    if different is not False and low < high / factor:
+        return Judgement(Decision.WORSENED, kind, better, factor, ratio, how)
+    if different is not False and high < low / factor:
+        return Judgement(Decision.IMPROVED, kind, better, factor, ratio, how)
+    return Judgement(Decision.UNCHANGED, kind, better, factor, ratio, how)

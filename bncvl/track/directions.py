@@ -2,20 +2,18 @@
 
 asv treats every increase as a regression. That is right for time, bytes,
 energy and error, wrong for accuracy and throughput, and meaningless for
-utilisation, clocks or power, which only describe how the work ran.
+utilisation, clocks or power, which only describe how the work ran. The
+suite's catalogue (:mod:`bncvl.track.suite`, which defines
+:class:`Direction`) gives the direction of each of its benchmarks; a name it
+does not have (a benchmark of an old commit, or one renamed since) is
+classified by keywords and unit.
 """
 
 from __future__ import annotations
 
-import enum
+from bncvl.track.suite import Direction, lookup
 
 __all__ = ["Direction", "direction"]
-
-
-class Direction(enum.Enum):
-    LOWER_IS_BETTER = "lower"
-    HIGHER_IS_BETTER = "higher"
-    INFORMATIVE = "informative"
 
 
 # Checked in order against the method name (the part after the last dot); the first match wins.
@@ -40,11 +38,15 @@ _HIGHER_UNITS = frozenset({"FLOP/s", "bytes/s", "samples/s"})
 def direction(benchmark: str, unit: str | None = None) -> Direction:
     """The better direction of ``benchmark`` (an asv name such as ``bench_latency.Latency.time_eval_forward``).
 
-    ``time_``, ``mem_`` and ``peakmem_`` benchmarks are lower-is-better. A
-    ``track_`` benchmark is classified by keywords in its method name, then by
-    its unit; anything unrecognised is informative, so it is shown but never
-    called a regression.
+    The catalogue's, for a benchmark of the suite. Otherwise ``time_``,
+    ``mem_`` and ``peakmem_`` benchmarks are lower-is-better, and a ``track_``
+    benchmark is classified by keywords in its method name, then by its unit;
+    anything unrecognised is informative, so it is shown but never called a
+    regression.
     """
+    known = lookup(benchmark)
+    if known is not None:
+        return known.direction
     method = benchmark.rsplit(".", 1)[-1]
     if method.startswith(("time_", "mem_", "peakmem_")):
         return Direction.LOWER_IS_BETTER

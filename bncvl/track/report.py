@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bncvl._extras import needs_extra
-from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_ALPHA, RELATIVE_FACTOR
+from bncvl.track.decision import INSTRUCTION_FACTOR, P_THRESHOLD, RELATIVE_ALPHA, RELATIVE_FACTOR
 from bncvl.track.directions import Direction
-from bncvl.track.verdict import P_THRESHOLD, Change, Comparison, Outcome, Status
+from bncvl.track.verdict import Change, Comparison, Outcome, Status
 
 with needs_extra("bench", "bncvl check"):
     from asv.util import human_value

@@ -1,14 +1,11 @@
 """The verdict of ``bncvl check``: which benchmarks got worse between two commits.
 
-The decision is asv's own (``asv continuous``): a benchmark is worse when it
-changed by more than ``factor`` *and* the change is statistically significant
-(Mann-Whitney U at p < 0.002 on the raw samples, or disjoint 99% confidence
-intervals when there are too few samples; a single measurement, as a
-``track_*`` benchmark gives, is judged by the factor alone). asv calls every
-increase a regression; here the better direction of each benchmark comes from
-:func:`bncvl.track.directions.direction`, so a higher accuracy is an improvement and
-a utilisation change is never a regression. Relative timings get the
-per-process test of :mod:`bncvl.track.decision`.
+Each benchmark measured at both commits is judged by the one rule,
+:func:`bncvl.track.decision.decide`: relative timings by the per-process
+test, everything else as ``asv continuous`` judges it (factor *and* asv's
+significance), in each benchmark's better direction. Here only the run's own
+states are added (:class:`Status`): newly failing, fixed, failing at both
+commits, skipped, and not comparable when the benchmark's code changed.
 
 Results are plain data (:class:`Outcome`, :class:`Change`, :class:`Comparison`);
 asv's results files are read elsewhere (:mod:`bncvl.track.checkrun`), and the
@@ -23,14 +20,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bncvl._extras import needs_extra
-from bncvl.track.decision import INSTRUCTION_FACTOR, RELATIVE_FACTOR, Evidence, compare_processes, evidence_kind
+from bncvl.track.decision import (
+    DEFAULT_FACTOR,
+    P_THRESHOLD,
+    Decision,
+    Evidence,
+    Outcome,
+    decide,
+    default_factor,
+    evidence_kind,
+    invalid_reason,
+    significance,
+)
 from bncvl.track.directions import Direction, direction
-from bncvl.track.validity import cannot_be_negative, problem
-
-with needs_extra("bench", "bncvl check"):
-    from asv import _stats
-    from asv.commands.compare import _is_result_better
 
 __all__ = [
     "DEFAULT_FACTOR",
@@ -49,48 +51,21 @@ __all__ = [
     "significance",
 ]
 
-DEFAULT_FACTOR = 1.10
-"""A change smaller than 10% is never reported, however significant: shared
-CI runners drift by a few percent between runs of the very same code."""
-
-P_THRESHOLD = 0.002
-"""asv's significance level for the Mann-Whitney U test (``asv._stats.is_different``)."""
-
 
 class Status(enum.Enum):
-    WORSENED = "worsened"
+    """One benchmark's verdict: a :class:`~bncvl.track.decision.Decision` (the same words), or a state of the run."""
+
+    WORSENED = Decision.WORSENED.value
     NEWLY_FAILING = "newly failing"
-    IMPROVED = "improved"
+    IMPROVED = Decision.IMPROVED.value
     FIXED = "fixed"
-    UNCHANGED = "unchanged"
-    INFORMATIVE = "informative"
+    UNCHANGED = Decision.UNCHANGED.value
+    INFORMATIVE = Decision.INFORMATIVE.value
     SKIPPED = "skipped"
     FAILING = "failing at both commits"
-    UNDECIDED = "undecided"
-    INVALID = "invalid value"
+    UNDECIDED = Decision.UNDECIDED.value
+    INVALID = Decision.INVALID.value
     NOT_COMPARABLE = "not comparable"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One benchmark (one parameter combination) measured at one commit, as asv stored it.
-
-    ``value`` is None when the benchmark failed and NaN when it was skipped
-    (asv's convention); ``stats`` and ``samples`` are None when asv kept none.
-    """
-
-    value: float | None
-    stats: Mapping[str, float] | None = None
-    samples: Sequence[float] | None = None
-    version: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        return self.value is None
-
-    @property
-    def skipped(self) -> bool:
-        return isinstance(self.value, float) and math.isnan(self.value)
 
 
 @dataclass(frozen=True)
@@ -104,7 +79,8 @@ class FactorRule:
 def check_factor(factor: float, what: str = "--factor") -> float:
     """Return ``factor`` if it is a finite number >= 1, else raise ``ValueError``."""
     if not math.isfinite(factor) or factor < 1.0:
-        raise ValueError(f"{what} must be a number >= 1.0 (1.10 means 10% worse); got {factor!r}")
+        example = f"{DEFAULT_FACTOR:.2f} means {DEFAULT_FACTOR - 1:.0%} worse"
+        raise ValueError(f"{what} must be a number >= 1.0 ({example}); got {factor!r}")
     return factor
 
 
@@ -135,31 +111,6 @@ def factor_for(name: str, default: float, rules: Sequence[FactorRule] = ()) -> f
         if rule.pattern.search(name):
             return rule.factor
     return default
-
-
-def _has_statistics(outcome: Outcome) -> bool:
-    # asv's _is_result_better: statistics are used unless either side is a single measurement.
-    return bool(outcome.stats) and outcome.stats.get("repeat", 0) != 1
-
-
-def significance(before: Outcome, after: Outcome) -> tuple[bool | None, str]:
-    """Whether ``before`` and ``after`` differ significantly, by asv's test, and how that was decided.
-
-    Returns:
-        ``(None, reason)`` when there are no statistics (only the factor
-        decides), else ``(different, description)``; ``different`` is exactly
-        ``asv._stats.is_different`` on the same data.
-    """
-    if not (_has_statistics(before) and _has_statistics(after)):
-        return None, "single measurement (factor only)"
-    if before.samples is not None and after.samples is not None:
-        a = [x for x in before.samples if not math.isnan(x)]
-        b = [x for x in after.samples if not math.isnan(x)]
-        if a and b and 1 / _stats.binom(len(a) + len(b), min(len(a), len(b))) < P_THRESHOLD:
-            _, p = _stats.mann_whitney_u(a, b)
-            return p < P_THRESHOLD, f"p={p:.2g} (Mann-Whitney U, {len(a)}+{len(b)} samples)"
-    different = _stats.is_different(None, None, before.stats, after.stats, P_THRESHOLD)
-    return different, "99% CIs disjoint" if different else "99% CIs overlap"
 
 
 @dataclass(frozen=True)
@@ -252,55 +203,16 @@ class Comparison:
         return 2 if self.unmeasured or self.missing or not self.changes else 0
 
 
-def _asv_pair(outcome: Outcome) -> tuple[Mapping[str, float], Sequence[float] | None] | None:
-    # The (stats, samples) pair that asv's _is_result_better takes.
-    return (outcome.stats, outcome.samples) if outcome.stats else None
-
-
-def default_factor(unit: str | None, factor: float) -> float:
-    """The factor of a benchmark no ``--factor-for`` rule names: its evidence kind's, else ``factor``."""
-    kind = evidence_kind(unit)
-    if kind is Evidence.INSTRUCTIONS:
-        return INSTRUCTION_FACTOR
-    if kind is Evidence.RELATIVE:
-        return RELATIVE_FACTOR
-    return factor
-
-
-def _judge_processes(before: Outcome, after: Outcome, factor: float) -> tuple[Status, str]:
-    """Relative timing: the per-process test of :mod:`bncvl.track.decision` (lower is better); undecided
-    with fewer than :data:`bncvl.track.decision.MIN_PROCESSES` processes at a commit."""
-    test = compare_processes(before.samples or [before.value], after.samples or [after.value], factor)
-    if not test.enough:
-        return Status.UNDECIDED, test.describe()
-    if test.worse:
-        return Status.WORSENED, test.describe()
-    if test.better:
-        return Status.IMPROVED, test.describe()
-    return Status.UNCHANGED, test.describe()
-
-
-def _invalid(outcome: Outcome, benchmark: str, unit: str | None, side: str) -> str | None:
-    """Why ``outcome``'s value or a sample is not a measurement (:func:`bncvl.track.validity.problem`), or None."""
-    nonnegative = cannot_be_negative(benchmark, unit)
-    for entry in (outcome.value, *(outcome.samples or ())):
-        reason = problem(entry, nonnegative)
-        if reason:
-            return f"{side} value {reason}"
-    return None
-
-
 def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: float) -> tuple[Status, Direction, str]:
-    """Classify one benchmark, honouring its better direction.
+    """Classify one benchmark: the run's own states first, then :func:`bncvl.track.decision.decide`.
 
-    Relative timings (one value per process) get the per-process test of
-    :mod:`bncvl.track.decision`; everything else is judged as ``asv continuous``
-    would: the factor, and asv's significance test where there are samples.
+    Returns:
+        The status, the benchmark's better direction and how it was decided.
     """
     benchmark = name.split("(", 1)[0]
     better = direction(benchmark, unit)
-    reason = _invalid(before, benchmark, unit, "base") or _invalid(after, benchmark, unit, "head")
-    if reason:
+    reason = invalid_reason(benchmark, unit, before, after)
+    if reason:  # before the run's states: a value that is not a measurement is a data error, whatever else
         return Status.INVALID, better, reason
     if before.version is not None and after.version is not None and before.version != after.version:
         return Status.NOT_COMPARABLE, better, "benchmark code changed"
@@ -312,19 +224,8 @@ def judge(name: str, before: Outcome, after: Outcome, unit: str | None, factor: 
         return (Status.SKIPPED if after.skipped else Status.FIXED), better, ""
     if before.failed or after.failed or before.skipped or after.skipped:
         return Status.SKIPPED, better, ""
-    if evidence_kind(unit) is Evidence.RELATIVE and better is Direction.LOWER_IS_BETTER:
-        status, how = _judge_processes(before, after, factor)
-        return status, better, how
-    _, how = significance(before, after)
-    if better is Direction.INFORMATIVE:
-        return Status.INFORMATIVE, better, how
-    # asv's rule is "lower is better": swap the sides for higher-is-better metrics.
-    low, high = (before, after) if better is Direction.LOWER_IS_BETTER else (after, before)
-    if _is_result_better(low.value, high.value, _asv_pair(low), _asv_pair(high), factor):
-        return Status.WORSENED, better, how
-    if _is_result_better(high.value, low.value, _asv_pair(high), _asv_pair(low), factor):
-        return Status.IMPROVED, better, how
-    return Status.UNCHANGED, better, how
+    judgement = decide(benchmark, unit, before, after, factor)
+    return Status(judgement.decision.value), judgement.direction, judgement.how
 
 
 def compare(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.track import suite
 from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
 from dashboard import data, figures, widgets
@@ -17,7 +18,7 @@ if widgets.require_results(results):
         st.info("No benchmark with a `variant` parameter in these results.")
         st.stop()
     benchmarks = sorted(layered["benchmark"].astype(str).unique())
-    default = "bench_latency.Latency.time_eval_forward"
+    default = suite.HEADLINE
     benchmark = st.selectbox(
         "Benchmark",
         benchmarks,

@@ -5,25 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from bncvl.track import suite
 from bncvl.track.comparisons import latest_values, measured_options
 from dashboard import data, figures, widgets
 
-MEMORY = (
-    "bench_memory.Memory.track_peak_forward_bytes",
-    "bench_memory.Memory.track_peak_train_step_bytes",
-    "bench_memory.Memory.track_saved_activation_bytes",
-)
-STORAGE = (
-    "bench_memory.WeightStorage.track_float_weight_bytes",
-    "bench_memory.WeightStorage.track_packed_weight_bytes",
-)
-GPU = (
-    "bench_gpu.GPU.track_gpu_utilization",
-    "bench_gpu.GPU.track_memory_bandwidth_utilization",
-    "bench_gpu.GPU.track_energy_per_forward",
-    "bench_gpu.GPU.track_power",
-    "bench_gpu.GPU.track_sm_clock",
-)
+MEMORY = suite.in_class("bench_memory.Memory")
+STORAGE = suite.in_class("bench_memory.WeightStorage")
+GPU = suite.in_class("bench_gpu.GPU")
 
 
 def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
