@@ -87,6 +87,11 @@ def test_the_headline_is_a_catalogued_latency() -> None:
     assert entry is not None and entry.kind is Kind.ABSOLUTE_TIME
 
 
+def test_the_trends_openings_are_catalogued_relative_timing_counts_and_latency() -> None:
+    kinds = [suite.lookup(name).kind for name in suite.TREND_OPENINGS]
+    assert kinds == [Kind.RELATIVE, Kind.INSTRUCTIONS, Kind.ABSOLUTE_TIME]
+
+
 def test_the_checks_default_subset_is_its_evidence_and_bytes_of_two_variants(combinations: list[str]) -> None:
     names = [
         "bench_instructions.Instructions.track_eval_forward",

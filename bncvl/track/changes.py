@@ -144,7 +144,7 @@ def noise_levels(values: Iterable[float], steps: Sequence[Step], factor: float) 
         The merged steps, covering the same positions.
 
     >>> values = [5.0, 8.0, 20.0]
-    >>> noise_levels(values, fit_steps(values), 1.6)
+    >>> noise_levels(values, fit_steps(values), 2.0)
     [Step(start=0, stop=2, value=6.5), Step(start=2, stop=3, value=20.0)]
     """
     if factor <= 1:

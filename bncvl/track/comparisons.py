@@ -14,11 +14,11 @@ import pandas as pd
 from bncvl.measure.presets import PRESETS
 from bncvl.track.decision import Evidence, evidence_kind, pass_of
 from bncvl.track.directions import Direction, direction
+from bncvl.track.suite import TREND_OPENINGS
 
 __all__ = [
     "BASELINE_VARIANT",
     "LIMIT_VARIANT",
-    "PREFERRED_TRENDS",
     "TREND_MEASURES",
     "TrendChoices",
     "device_comparison",
@@ -176,14 +176,6 @@ TREND_MEASURES = ("relative timing", "instruction counts", "absolute time", "oth
 """What the Trends page offers, by a benchmark's unit: the kinds of evidence (:mod:`bncvl.track.decision`)
 first, then absolute times (which an instruction count or relative timing must confirm), then the rest."""
 
-PREFERRED_TRENDS = (
-    "bench_relative.RelativeCpuTime.track_eval_forward",
-    "bench_instructions.Instructions.track_eval_forward",
-    "bench_latency.Latency.time_eval_forward",
-)
-"""The benchmark each measure opens on when its reference variant has a value: the eval forward (in CPU time,
-which the neighbours of a shared machine disturb less than wall time)."""
-
 
 def trend_measure(unit: str | None) -> str:
     """The entry of :data:`TREND_MEASURES` that a benchmark of ``unit`` belongs to.
@@ -216,10 +208,10 @@ def trend_choices(points: pd.DataFrame) -> TrendChoices:
 
     Returns:
         Every measure of :data:`TREND_MEASURES` that has a benchmark, in that order, with its benchmarks sorted.
-        Each opens on its entry of :data:`PREFERRED_TRENDS` if the reference variant has a value there, else on
-        a benchmark with a value of the reference variant, of the eval forward, with the most values, in that
-        order of preference. The page opens on the first measure with a value: relative timing, else instruction
-        counts, else absolute time, else the rest.
+        Each opens on its entry of :data:`bncvl.track.suite.TREND_OPENINGS` if the reference variant has a
+        value there, else on a benchmark with a value of the reference variant, of the eval forward, with the
+        most values, in that order of preference. The page opens on the first measure with a value: relative
+        timing, else instruction counts, else absolute time, else the rest.
     """
     units = points.groupby("benchmark", observed=True)["unit"].first()
     measures = {name: trend_measure(None if pd.isna(unit) else str(unit)) for name, unit in units.items()}
@@ -238,7 +230,7 @@ def trend_choices(points: pd.DataFrame) -> TrendChoices:
         if not names:
             continue
         benchmarks[measure] = names
-        preferred = [name for name in PREFERRED_TRENDS if name in names and reference_counts.get(name, 0)]
+        preferred = [name for name in TREND_OPENINGS if name in names and reference_counts.get(name, 0)]
         opening[measure] = preferred[0] if preferred else max(names, key=rank)
     measured = [measure for measure, names in benchmarks.items() if any(counts.get(n, 0) for n in names)]
     return TrendChoices(benchmarks, opening, (measured or list(benchmarks))[0])

@@ -34,6 +34,7 @@ __all__ = [
     "MAIN_JOB_BENCHMARKS",
     "PER_ROUND",
     "QUICK_COMBINATION",
+    "TREND_OPENINGS",
     "Benchmark",
     "Direction",
     "Kind",
@@ -213,7 +214,17 @@ def _any_of(names: list[str]) -> str:
 
 
 HEADLINE = "bench_latency.Latency.time_eval_forward"
-"""The benchmark the dashboard's Trends and Devices pages show first: the eval forward's latency."""
+"""The benchmark the dashboard's Devices page shows first, and Trends' first absolute time: the eval forward's
+latency."""
+
+TREND_OPENINGS = (
+    "bench_relative.RelativeCpuTime.track_eval_forward",
+    "bench_instructions.Instructions.track_eval_forward",
+    HEADLINE,
+)
+"""What the Trends page opens on for its relative timings, instruction counts and absolute times, when the
+reference variant has a value there: the eval forward (in CPU time, which the neighbours of a shared machine
+disturb less than wall time)."""
 
 QUICK_COMBINATION = "'tiny', 'cpu', 'float32'"
 """The parameters of the suite's quick subset (``benchmarks/common.py``'s ``QUICK_REGEX``): the tiny preset,
