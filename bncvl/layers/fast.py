@@ -111,7 +111,7 @@ class FastBNCVL(FusedBNCVL):
       kernel is several times slower on mixed layouts.
 
     On CUDA it converts to channels_last (cuDNN's tensor-core kernels are
-    NHWC-native); that choice is not measured (no GPU was available to this work).
+    NHWC-native); that choice has no measurement on a GPU yet (docs/variants.md).
     """
 
     backward_memory_format: torch.memory_format = torch.contiguous_format

@@ -63,7 +63,7 @@ def measured_options(rows: pd.DataFrame, column: str, preferred: str | None = No
     """The values of parameter ``column`` worth offering in a picker, and the index of the one to show first.
 
     A page should open on data: after ``make run`` only the tiny preset is
-    measured, so a page that preferred ``medium`` showed nothing.
+    measured, so ``preferred`` is first only when it was measured.
 
     Args:
         rows: rows of :attr:`bncvl.track.results.ResultsSet.points` (any benchmarks).
