@@ -214,19 +214,20 @@ def _medians(results: Path) -> dict[tuple[str, str], float]:
     return {(str(r.benchmark).rsplit(".", 1)[-1], str(r.variant)): float(r.value) for r in ok.itertuples()}
 
 
-MAX_QUICK_TO_FULL = 1.5
-"""How far the main job's short run, and the one sample of ``--quick`` of a compiled variant's training step, may
-lie from a full run's median."""
-MAX_FIRST_SAMPLE_TO_FULL = 4.0
-"""The same bound for the tiny eval forward (0.1 ms) and the reference's training step.
+MAX_SHORT_TO_FULL = 1.5
+"""How far the main job's short run (five samples) may lie from a full run's median."""
+MAX_QUICK_TO_FULL = 10.0
+"""How far the one sample of ``--quick`` may lie from a full run's median: far enough from its noise, far
+below what a compilation inside the timed call costs.
 
 asv's one --quick sample is the first sample after asv's own set-up code
 (about 0.2 ms of Python between ``setup`` and the timed call), which
 evicts a short pass's code and data from the CPU's caches: measured on this
 project's 2-core VM over 11 pairs of runs (docs/measurements/2026-12-03-steady-state.md),
 the eval forward's quick sample read 1.3-2.6x its full-run median, the
-training steps' 1.0-1.6x. With the compilation in the timed call, ``fused``
-and ``fast`` read 75-180x."""
+training steps' 1.0-1.6x, and the reference's eval forward 4.8x once on a
+loaded CI runner (620 us against 130 us, stop 23). With the compilation in
+the timed call, ``fused`` and ``fast`` read 75-180x."""
 
 
 QUICK_SUBSET_LATENCY = r"Latency\.time_(eval_forward|train_step)\('(reference|fused|fast)', 'tiny', 'cpu', 'float32'\)"
@@ -250,13 +251,11 @@ def _far(run: dict[tuple[str, str], float], full: dict[tuple[str, str], float], 
 
 
 @pytest.mark.slow
-def test_a_quick_run_agrees_with_a_full_run_for_the_compiled_variants(tmp_path: Path, full_run) -> None:
-    """The one sample of ``--quick`` lies near a full run's median for fused and fast (and the reference)."""
+def test_a_quick_runs_one_sample_holds_no_compilation(tmp_path: Path, full_run) -> None:
+    """The one sample of ``--quick`` lies within noise of a full run's median for fused and fast (and the
+    reference): no compilation or first-call work inside it."""
     quick = _medians(_asv_run(tmp_path, "quick", ("--quick",), QUICK_SUBSET_LATENCY))
-    compiled_steps = {("time_train_step", "fused"), ("time_train_step", "fast")}
-    far = _far(
-        quick, full_run, lambda m, v: MAX_QUICK_TO_FULL if (m, v) in compiled_steps else MAX_FIRST_SAMPLE_TO_FULL
-    )
+    far = _far(quick, full_run, lambda m, v: MAX_QUICK_TO_FULL)
     assert not far, f"quick/full-median ratios (ratio, bound) out of bounds: {far}"
 
 
@@ -265,5 +264,5 @@ def test_the_main_jobs_short_run_agrees_with_a_full_run(tmp_path: Path, full_run
     """What ``make run`` records (:data:`bncvl.commands.pipeline.SHORT_RUN`) lies within 1.5x of a full run's median
     for every variant and pass of the quick subset's latency, so the Devices page's speed-ups are a full run's."""
     short = _medians(_asv_run(tmp_path, "short", SHORT_RUN, QUICK_SUBSET_LATENCY))
-    far = _far(short, full_run, lambda m, v: MAX_QUICK_TO_FULL)
+    far = _far(short, full_run, lambda m, v: MAX_SHORT_TO_FULL)
     assert not far, f"short/full-median ratios (ratio, bound) out of bounds: {far}"
