@@ -101,14 +101,15 @@ def assert_each_file_whole(store: str, results_dir: Path) -> int:
 
 
 def load_results_of_file(results_dir: Path, key: str):
-    """load_results of the one file ``key`` (``<machine folder>/<name>``) of ``results_dir``."""
-    from bncvl.store.ingest import OneFileView
+    """load_result_file of the one file ``key`` (``<machine folder>/<name>``) of ``results_dir``."""
+    from bncvl.track.results import load_benchmark_catalogue, load_machine_record, load_result_file
 
-    folder, name = key.split("/")
-    with OneFileView(results_dir) as view:
-        values, _warnings = view.read(folder, name, (results_dir / key).read_bytes())
-    assert values is not None
-    return values
+    folder, _name = key.split("/")
+    loaded = load_result_file(
+        results_dir / key, load_benchmark_catalogue(results_dir)[0], load_machine_record(results_dir / folder)[0]
+    )
+    assert not loaded.points.empty
+    return loaded
 
 
 def count_results(store_file: Path) -> int:

@@ -20,7 +20,12 @@ from asv.results import Results  # noqa: E402
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
 from bncvl.track.changes import commit_url, find_changes, fit_steps  # noqa: E402
 from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups  # noqa: E402
-from bncvl.track.results import load_results  # noqa: E402
+from bncvl.track.results import (  # noqa: E402
+    load_benchmark_catalogue,
+    load_machine_record,
+    load_result_file,
+    load_results,
+)
 from dashboard.data import fingerprint  # noqa: E402
 from tests.conftest import (  # noqa: E402
     FAILED,
@@ -207,6 +212,50 @@ def test_each_bad_file_is_named_and_the_rest_loads(results_set: tuple[Path, list
     assert gpu["gpu_model"] == "NVIDIA H100 80GB HBM3", "facts come from the result files' params"
     renamed_rows = results.points[results.points["benchmark"] == "bench_latency.Latency.time_forward_old"]
     assert len(renamed_rows) == 16 and renamed_rows["unit"].isna().all()
+
+
+def test_one_file_reads_as_in_its_directory_from_its_path_or_its_bytes(
+    results_set: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    source, _hashes = results_set
+    root = tmp_path / "results"
+    shutil.copytree(source, root)
+    truncated, newer, renamed = sorted((root / CPU_MACHINE).glob("*-*.json"))[:3]
+    truncated.write_text(truncated.read_text()[:500])
+    newer.write_text(json.dumps({**json.loads(newer.read_text()), "version": 3}))
+    document = json.loads(renamed.read_text())
+    document["results"]["bench_latency.Latency.time_old"] = document["results"].pop(
+        "bench_latency.Latency.time_backward"
+    )
+    renamed.write_text(json.dumps(document))
+    whole = load_results(root)
+    benchmarks, catalogue_warnings = load_benchmark_catalogue(root)
+    assert catalogue_warnings == [] and benchmarks == whole.benchmarks
+    keys = ["machine", "commit_hash", "benchmark", "params"]
+    for path in sorted(root.glob("*/*-*.json")):
+        record, machine_warnings = load_machine_record(path.parent)
+        assert machine_warnings == []
+        from_path = load_result_file(path, benchmarks, record)
+        from_bytes = load_result_file(path, benchmarks, record, path.read_bytes())
+        assert from_path.warnings == from_bytes.warnings == tuple(w for w in whole.warnings if w.startswith(str(path)))
+        pd.testing.assert_frame_equal(from_path.points, from_bytes.points)
+        in_whole = whole.points[
+            (whole.points["machine"] == path.parent.name) & whole.points["commit_hash"].str.startswith(path.name[:8])
+        ]
+        assert len(from_path.points) == len(in_whole)
+        if in_whole.empty:
+            continue
+        mine = (
+            from_path.points.drop(columns="order").astype({k: str for k in keys}).sort_values(keys, ignore_index=True)
+        )
+        theirs = in_whole.drop(columns="order").astype({k: str for k in keys}).sort_values(keys, ignore_index=True)
+        pd.testing.assert_frame_equal(mine, theirs[mine.columns], check_categorical=False)
+    assert "Error parsing JSON" in load_result_file(truncated, benchmarks, {}, truncated.read_bytes()).warnings[0]
+    too_new = load_result_file(newer, benchmarks, {}, newer.read_bytes()).warnings[0]
+    assert "newer than what this version of asv understands" in too_new
+    assert load_machine_record(tmp_path)[1] == [
+        f"{tmp_path / 'machine.json'}: missing; the machine's facts are taken from its result files"
+    ]
 
 
 def test_fingerprint_changes_when_a_file_changes(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:

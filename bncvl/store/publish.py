@@ -35,8 +35,7 @@ from typing import TypeVar
 from bncvl._extras import needs_extra
 from bncvl.analysis.rundir import CONFIG, MODEL_SUMMARY, SUMMARY, list_runs, read_json
 from bncvl.store import schema as t
-from bncvl.store.ingest import FileValues, OneFileView, commit_messages, result_files, sha256
-from bncvl.track.asv import BENCHMARKS_FILE, read_benchmarks
+from bncvl.store.ingest import FileReader, FileValues, commit_messages, result_files, sha256
 
 with needs_extra("store", "bncvl.store.publish"):
     import sqlalchemy as sa
@@ -141,31 +140,32 @@ class Publisher:
         """Publish every result file under the results directory ``root`` (or only the ``machines`` folders)."""
         if not root.is_dir():
             raise FileNotFoundError(f"no results directory {root} (expected asv's results_dir)")
-        catalogue = {}
-        if (root / BENCHMARKS_FILE).exists():
-            try:
-                catalogue = read_benchmarks(root / BENCHMARKS_FILE)
-            except ValueError as error:
-                self.report.warn([f"{error}; units and parameter names are unknown"])
-        if catalogue:
-            transaction(self.engine, lambda c: self._upsert_benchmarks(c, catalogue))
+        reader = FileReader(root)
+        if reader.benchmarks:
+            transaction(self.engine, lambda c: self._upsert_benchmarks(c, reader.benchmarks))
         files = list(result_files(root, machines))
         if machines is not None:
             missing = sorted(set(machines) - {folder for folder, _ in files})
             if missing:
                 self.report.skipped.append(f"{root}: no result files of machine(s) {', '.join(missing)}")
-        with self.engine.connect() as connection:
-            stored = {
-                row.path: row
-                for row in connection.execute(
-                    sa.select(t.results.c.path, t.results.c.size, t.results.c.mtime_ns, t.results.c.sha256)
-                )
-            }
-        with OneFileView(root) as view:
-            for start in range(0, len(files), _BATCH):
-                self._publish_batch(root, view, files[start : start + _BATCH], stored)
+        for folder in sorted({folder for folder, _ in files}):
+            stored = self._stored_files(folder)
+            in_folder = [(f, path) for f, path in files if f == folder]
+            for start in range(0, len(in_folder), _BATCH):
+                self._publish_batch(reader, in_folder[start : start + _BATCH], stored)
+        self.report.warn(reader.warnings)
 
-    def _publish_batch(self, root: Path, view: OneFileView, files: list[tuple[str, Path]], stored: dict) -> None:
+    def _stored_files(self, folder: str) -> dict:
+        """The stored record (size, mtime, sha256) of each result file of the machine folder ``folder``, by key."""
+        r = t.results.c
+        prefix = f"{folder}/"
+        # an exact prefix whatever the collation (a range follows PostgreSQL's locale; SQLite's LIKE ignores case)
+        in_folder = sa.func.substr(r.path, 1, len(prefix)) == prefix
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(r.path, r.size, r.mtime_ns, r.sha256).where(in_folder))
+            return {row.path: row for row in rows}
+
+    def _publish_batch(self, reader: FileReader, files: list[tuple[str, Path]], stored: dict) -> None:
         read: list[tuple[str, Path, FileValues, int, int, str]] = []
         for folder, path in files:
             key = f"{folder}/{path.name}"
@@ -184,12 +184,12 @@ class Publisher:
                 transaction(self.engine, lambda c, k=key, s=status: self._touch_file(c, k, s))
                 self.report.unchanged += 1
                 continue
-            values, warnings = view.read(folder, path.name, data)
-            self.report.warn(w for w in warnings if values is not None or not w.startswith(f"{path}: "))
+            values, warnings = reader.read(folder, path.name, data)
             if values is None:
                 reasons = [w.removeprefix(f"{path}: ") for w in warnings if w.startswith(f"{path}: ")]
                 self.report.skipped.append(f"{path}: {'; '.join(reasons) or 'skipped, it holds no results'}")
                 continue
+            self.report.warn(warnings)
             read.append((key, path, values, status.st_size, status.st_mtime_ns, digest))
         messages, problem = commit_messages(self.repo, (values.commit_hash for _, _, values, *_ in read))
         self.git_problem = self.git_problem or problem
