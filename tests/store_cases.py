@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from bncvl.store import schema as t
-from bncvl.store.engine import STORE_FILE, open_store, resolve_url
+from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, open_store, resolve_url
 from bncvl.store.query import load_changes, load_commits, load_health, load_points, load_store
 from bncvl.testing.results import write_results_set
 from bncvl.track.changes import find_changes
@@ -25,6 +25,8 @@ from bncvl.track.results import load_results
 KEYS = ["machine", "env_name", "commit_hash", "benchmark", "params"]
 HOSTILE = "<script>alert('x')</script>\"; DROP TABLE points; --"
 """HTML and SQL metacharacters: must be stored, and read back, as they are."""
+NEWER = f"{int(SCHEMA_VERSION) + 1:04d}"
+"""A schema version newer than this bncvl's."""
 
 
 def publish_command(store: str, results_dir: Path, *more: str) -> list[str]:
@@ -66,8 +68,8 @@ def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
         health = load_health(engine).set_index("machine")
         for machine, counts in statuses.iterrows():
             assert (
-                health.loc[machine, ["ok", "skipped", "failed"]].tolist()
-                == counts[["ok", "skipped", "failed"]].tolist()
+                health.loc[machine, ["ok", "skipped", "failed", "invalid"]].tolist()
+                == counts[["ok", "skipped", "failed", "invalid"]].tolist()
             )
         found = find_changes(files.points)
         kept = load_changes(engine)

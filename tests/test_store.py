@@ -17,7 +17,7 @@ sa = pytest.importorskip("sqlalchemy", reason="needs the store extra")
 from bncvl.cli import main as bncvl  # noqa: E402 - after the extras' guards
 from bncvl.store import schema as t  # noqa: E402
 from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, StoreError, open_store, resolve_url  # noqa: E402
-from bncvl.store.query import load_changes, load_commits, load_points, load_store  # noqa: E402
+from bncvl.store.query import load_changes, load_commits, load_health, load_points, load_store  # noqa: E402
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set  # noqa: E402
 from bncvl.track.changes import find_changes  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
@@ -193,13 +193,13 @@ def test_a_store_with_a_newer_schema_is_refused_naming_both_versions(
     store = results_copy / STORE_FILE
     assert publish(capsys, store, results_copy, "--no-runs")[0] == 0
     with sqlite3.connect(store) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '0002'")
+        connection.execute("UPDATE alembic_version SET version_num = :v", {"v": store_cases.NEWER})
     code, _out, err = publish(capsys, store, results_copy, "--no-runs")
     assert code == 2
     assert err.count("\n") == 1
     assert err.startswith("bncvl publish: error: the store sqlite:///")
-    assert f"has schema version 0002, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in err
-    with pytest.raises(StoreError, match="0002"):
+    assert f"has schema version {store_cases.NEWER}, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in err
+    with pytest.raises(StoreError, match=store_cases.NEWER):
         open_store(resolve_url(str(store), results_copy), write=False)
 
 
@@ -280,4 +280,66 @@ def test_find_changes_on_the_store_points_equals_the_stored_steps(results_copy: 
     kept = load_changes(engine)
     keys = ["machine", "benchmark", "params", "commit_before", "kind"]
     pd.testing.assert_frame_equal(store_cases.plain(kept, keys), store_cases.plain(found[kept.columns], keys))
+    engine.dispose()
+
+
+def test_an_invalid_value_is_published_marked_invalid_and_counted(
+    results_copy: Path, results_set: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file holding an absurd value (bncvl.track.validity) is published whole, that value marked invalid."""
+    from tests.conftest import PLANTED_TIME
+
+    hashes = results_set[1]
+    (path,) = (results_copy / CPU_MACHINE).glob(f"{hashes[2][:8]}-*.json")
+    document = json.loads(path.read_text())
+    document["results"][PLANTED_TIME.benchmark][0] = [1e308] * len(document["results"][PLANTED_TIME.benchmark][0])
+    path.write_text(json.dumps(document))
+    code, out, err = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 0, err
+    assert "16 result file(s) published (16 new, 0 replaced)" in out
+    assert f"bncvl publish: warning: {path}: benchmark {PLANTED_TIME.benchmark!r}" in err
+    store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    stored = load_points(engine, benchmarks=PLANTED_TIME.benchmark, commits=hashes[2], machines=CPU_MACHINE)
+    invalid = stored[stored["status"] == "invalid"]
+    assert len(invalid) == len(document["results"][PLANTED_TIME.benchmark][0]) - stored["status"].eq("skipped").sum()
+    assert invalid["value"].isna().all()
+    health = load_health(engine).set_index("machine")
+    assert health.loc[CPU_MACHINE, "invalid"] == len(invalid)
+    assert health.loc[GPU_MACHINE, "invalid"] == 0
+    engine.dispose()
+
+
+def test_a_store_of_the_first_schema_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+
+    from bncvl.store import engine as store_engine
+
+    url = resolve_url(None, tmp_path)
+    old = store_engine._sqlite_engine(url, write=True)
+    with old.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(store_engine._MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql("INSERT INTO machines (id, name, facts, published_at) VALUES (1, 'm', '{}', 0)")
+        connection.exec_driver_sql("INSERT INTO environments (id, name) VALUES (1, 'e')")
+        connection.exec_driver_sql("INSERT INTO commits (id, hash, date) VALUES (1, 'abc', 0)")
+        connection.exec_driver_sql(
+            "INSERT INTO results (id, machine_id, commit_id, env_id, path, size, mtime_ns, sha256, value_count, "
+            "skipped_count, failed_count, published_at) VALUES (1, 1, 1, 1, 'm/abc-e.json', 1, 1, 'x', 5, 1, 1, 0)"
+        )
+    old.dispose()
+    with pytest.raises(StoreError, match=r"schema version 0001, older than this bncvl's .*run `bncvl publish`"):
+        open_store(url, write=False)
+    engine = open_store(url, write=True)
+    with engine.connect() as connection:
+        assert store_engine.schema_version(connection) == SCHEMA_VERSION
+        assert compare_metadata(MigrationContext.configure(connection), t.metadata) == []
+        row = connection.execute(sa.select(t.results.c.path, t.results.c.invalid_count)).one()
+    assert tuple(row) == ("m/abc-e.json", 0)
+    assert load_health(engine).loc[0, ["ok", "skipped", "failed", "invalid"]].tolist() == [3, 1, 1, 0]
     engine.dispose()

@@ -128,12 +128,15 @@ def test_a_store_with_a_newer_schema_is_refused_naming_both_versions(store: str,
     assert run_publish(store, results).returncode == 0
     engine = open_store(resolve_url(store, results), write=True)
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": store_cases.NEWER})
     engine.dispose()
     completed = run_publish(store, results)
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1
-    assert f"has schema version 0002, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in completed.stderr
+    assert (
+        f"has schema version {store_cases.NEWER}, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl"
+        in completed.stderr
+    )
 
 
 def test_html_and_sql_metacharacters_are_stored_verbatim(store: str, tmp_path: Path) -> None:

@@ -346,6 +346,7 @@ class Publisher:
             "value_count": len(rows),
             "skipped_count": sum(row["status"] == t.STATUS_CODES["skipped"] for row in rows),
             "failed_count": sum(row["status"] == t.STATUS_CODES["failed"] for row in rows),
+            "invalid_count": sum(row["status"] == t.STATUS_CODES["invalid"] for row in rows),
             "published_at": _now_ms(),
         }
         if existing is not None and existing.sha256 == digest:

@@ -252,8 +252,8 @@ def load_machines(bind: Bind) -> pd.DataFrame:
 
 
 def load_health(bind: Bind) -> pd.DataFrame:
-    """Per machine: result ``files``, ``values``, and how many are ``ok``, ``skipped`` and ``failed``, from the
-    counts each file's row keeps (no scan of the values)."""
+    """Per machine: result ``files``, ``values``, and how many are ``ok``, ``skipped``, ``failed`` and ``invalid``,
+    from the counts each file's row keeps (no scan of the values)."""
     m, r = t.machines.c, t.results.c
     statement = (
         sa.select(
@@ -262,6 +262,7 @@ def load_health(bind: Bind) -> pd.DataFrame:
             sa.func.coalesce(sa.func.sum(r.value_count), 0).label("values"),
             sa.func.coalesce(sa.func.sum(r.skipped_count), 0).label("skipped"),
             sa.func.coalesce(sa.func.sum(r.failed_count), 0).label("failed"),
+            sa.func.coalesce(sa.func.sum(r.invalid_count), 0).label("invalid"),
         )
         .join_from(t.machines, t.results, r.machine_id == m.id, isouter=True)
         .group_by(m.name)
@@ -270,8 +271,8 @@ def load_health(bind: Bind) -> pd.DataFrame:
     with _connected(bind) as connection:
         result = connection.execute(statement)
         table = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
-    table.insert(3, "ok", table["values"] - table["skipped"] - table["failed"])
-    return table.astype({key: "int64" for key in ("files", "values", "ok", "skipped", "failed")})
+    table.insert(3, "ok", table["values"] - table["skipped"] - table["failed"] - table["invalid"])
+    return table.astype({key: "int64" for key in ("files", "values", "ok", "skipped", "failed", "invalid")})
 
 
 def load_benchmarks(bind: Bind) -> dict[str, dict]:
