@@ -52,8 +52,9 @@ def assert_same_points(store_points: pd.DataFrame, file_points: pd.DataFrame) ->
     pd.testing.assert_frame_equal(plain(store_points)[list(file_points.columns)], plain(file_points))
 
 
-def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
-    """The store holds exactly what load_results reads from ``results_dirs``: values, machines, benchmarks, steps."""
+def assert_store_equals_files(store: str, results_dirs: Sequence[Path], step_rtol: float = 0.0) -> None:
+    """The store holds exactly what load_results reads from ``results_dirs``: values, machines, benchmarks, steps
+    (their levels within ``step_rtol``: a step found over a window has its levels from fewer commits)."""
     files = load_results(results_dirs)
     engine = open_store(resolve_url(store, results_dirs[0]), write=False)
     try:
@@ -76,7 +77,13 @@ def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
         step_keys = [*KEYS[:2], "benchmark", "params", "commit_before", "kind"]
         assert len(kept) == len(found)
         # find_changes' own dtypes vary with its input (an empty table's dates are objects): compare the content
-        pd.testing.assert_frame_equal(plain(kept, step_keys), plain(found[kept.columns], step_keys), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            plain(kept, step_keys),
+            plain(found[kept.columns], step_keys),
+            check_dtype=False,
+            check_exact=not step_rtol,
+            rtol=step_rtol or 1e-5,
+        )
     finally:
         engine.dispose()
 

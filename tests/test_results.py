@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 
@@ -455,3 +457,38 @@ def test_measured_options_offer_only_measured_values_and_prefer_the_given_one(tm
     assert measured_options(rows, "preset", preferred="tiny") == (["small", "medium", "large"], 0), "most measured"
     nothing = rows.assign(status="skipped")
     assert measured_options(nothing, "preset") == (["tiny", "small", "medium", "large"], 0), "all, when none measured"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),
+    st.floats(1e-6, 1e6),
+    st.sampled_from([0.0, 0.01, 0.05, 0.2]),
+    st.booleans(),
+)
+def test_a_series_within_the_threshold_has_no_step_by_asv_own_rule(
+    positions: list[float], scale: float, threshold: float, weighted: bool
+) -> None:
+    """within_threshold lets step detection skip a series only where asv itself reports no jump."""
+    from asv import step_detect
+
+    from bncvl.track.changes import within_threshold
+
+    values = [scale * (1 + threshold * p) for p in positions]
+    assert within_threshold(values, threshold)
+    weights = [1.0 + p for p in positions] if weighted else None
+    _last, _best, jumps = step_detect.detect_regressions(step_detect.detect_steps(values, weights), threshold)
+    assert not jumps
+    inverted = [1 / v for v in values]
+    assert within_threshold(inverted, threshold * (1 + 1e-9))
+    _last, _best, jumps = step_detect.detect_regressions(step_detect.detect_steps(inverted, weights), threshold)
+    assert not jumps
+
+
+def test_within_threshold_refuses_what_it_cannot_vouch_for() -> None:
+    from bncvl.track.changes import within_threshold
+
+    assert not within_threshold([1.0, 1.06], 0.05), "a 6 % spread may hold a step"
+    assert not within_threshold([0.0, 0.0], 0.05) and not within_threshold([-1.0, -1.0], 0.05), "not positive"
+    assert not within_threshold([None, None], 0.05), "nothing to vouch for"
+    assert within_threshold([None, 2.0, 2.1], 0.05)

@@ -343,3 +343,46 @@ def test_a_store_of_the_first_schema_is_migrated_keeping_its_rows(tmp_path: Path
     assert tuple(row) == ("m/abc-e.json", 0)
     assert load_health(engine).loc[0, ["ok", "skipped", "failed", "invalid"]].tolist() == [3, 1, 1, 0]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("factor", "found"), [(1.3, [36, 5]), (1 / 1.5, [36])], ids=["worse again", "reverted"])
+def test_a_new_commit_finds_steps_in_its_window_and_keeps_older_ones_that_hold(
+    factor: float, found: list[int], tmp_path: Path, capsys
+) -> None:
+    """Publishing the newest commits searches the 20 before them: a step there is found; an older one is kept
+    while the newest level still shows it (as asv, over the whole history, reports it) and dropped once reverted."""
+    from bncvl.store import DEFAULT_STEPS_WINDOW
+    from bncvl.testing.results import PlantedStep
+
+    where = {"variant": "fused", "preset": "medium", "device": "cpu"}
+    name = "bench_latency.Latency.time_eval_forward"
+    old, new = PlantedStep(CPU_MACHINE, name, 5, 1.5, where), PlantedStep(CPU_MACHINE, name, 36, factor, where)
+    full = tmp_path / "full"
+    hashes = write_results_set(full, commits=40, machines=[CPU_MACHINE], steps=[old, new])
+    early = tmp_path / "early"
+    shutil.copytree(full, early)
+    for commit in hashes[34:]:
+        for path in early.glob(f"{CPU_MACHINE}/{commit[:8]}-*.json"):
+            path.unlink()
+    store = tmp_path / STORE_FILE
+    assert publish(capsys, store, early, "--no-runs")[0] == 0
+    engine = open_store(resolve_url(str(store), early), write=False)
+    first = load_changes(engine, benchmarks=name)
+    assert list(first["commit_after"]) == [hashes[5]], "the whole history is searched at first"
+    columns = (t.steps.c.series_id, t.steps.c.commit_before_id, t.steps.c.value_before, t.steps.c.evidence)
+    with engine.connect() as connection:
+        first_rows = set(connection.execute(sa.select(*columns)).all())
+    code, out, _ = publish(capsys, store, full, "--no-runs")
+    assert code == 0 and "6 result file(s) published (6 new, 0 replaced)" in out
+    steps = load_changes(engine, benchmarks=name)
+    assert list(steps["commit_after"]) == [hashes[i] for i in found]
+    with engine.connect() as connection:
+        after = set(connection.execute(sa.select(*columns)).all())
+        window_start = connection.execute(
+            sa.select(t.commits.c.id).where(t.commits.c.hash == hashes[34 - DEFAULT_STEPS_WINDOW])
+        ).scalar_one()
+    older = {row for row in after if row.commit_before_id < window_start}
+    assert older <= first_rows, "a step before the window is the one found before, untouched"
+    assert bool(older) == (5 in found), "kept while it holds, dropped once reverted"
+    store_cases.assert_store_equals_files(str(store), [full], step_rtol=1e-3)
+    engine.dispose()

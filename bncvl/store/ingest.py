@@ -123,24 +123,29 @@ class FileReader:
     folder's ``machine.json`` once.
 
     Attributes:
-        warnings: what was wrong with ``benchmarks.json`` and the ``machine.json`` files read so far.
+        catalogue_warnings: what is wrong with ``benchmarks.json``.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.benchmarks, self.warnings = load_benchmark_catalogue(root)
-        self._records: dict[str, dict] = {}
+        self.benchmarks, self.catalogue_warnings = load_benchmark_catalogue(root)
+        self._records: dict[str, tuple[dict, list[str]]] = {}
 
-    def _record(self, folder: str) -> dict:
+    def machine_record(self, folder: str) -> tuple[dict, list[str]]:
+        """The folder's ``machine.json`` record, and what is wrong with it."""
         if folder not in self._records:
-            self._records[folder], warnings = load_machine_record(self.root / folder)
-            self.warnings.extend(warnings)
+            self._records[folder] = load_machine_record(self.root / folder)
         return self._records[folder]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What is wrong with ``benchmarks.json`` and the ``machine.json`` files read so far."""
+        return [*self.catalogue_warnings, *(line for _, lines in self._records.values() for line in lines)]
 
     def read(self, folder: str, name: str, data: bytes) -> tuple[FileValues | None, list[str]]:
         """The file ``root/folder/name``, whose bytes are ``data``: its values (None if it holds none) and its own
         warnings (a skipped file's reason among them)."""
-        loaded = load_result_file(self.root / folder / name, self.benchmarks, self._record(folder), data)
+        loaded = load_result_file(self.root / folder / name, self.benchmarks, self.machine_record(folder)[0], data)
         warnings = list(loaded.warnings)
         if loaded.points.empty:
             return None, warnings

@@ -41,13 +41,21 @@ with needs_extra("store", "bncvl.store.publish"):
     import sqlalchemy as sa
     from sqlalchemy import exc
 
-__all__ = ["PublishReport", "Publisher"]
+__all__ = ["PublishReport", "Publisher", "Touched"]
 
 _RETRIES = 5
 _RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 _BATCH = 100
 """Result files read before their commits' messages are asked of git in one call."""
 T = TypeVar("T")
+
+
+@dataclass
+class Touched:
+    """What a publish wrote for one machine and environment: store ids of the series and commits."""
+
+    series: set[int] = field(default_factory=set)
+    commits: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -123,9 +131,10 @@ class Publisher:
         self.engine = engine
         self.repo = repo
         self.report = PublishReport()
+        self.host = socket.gethostname()
         self.git_problem: str | None = None
-        self.touched: dict[tuple[int, int], set[int]] = defaultdict(set)
-        """(machine id, environment id) -> the series whose values a publish wrote."""
+        self.touched: dict[tuple[int, int], Touched] = defaultdict(Touched)
+        """(machine id, environment id) -> the series and commits whose values a publish wrote."""
         # Ids of committed rows. A transaction puts the ids it creates in the pending dicts, merged into these
         # only after it commits: a rolled-back id must not be used again.
         self._machines: dict[str, int] = {}
@@ -151,9 +160,25 @@ class Publisher:
         for folder in sorted({folder for folder, _ in files}):
             stored = self._stored_files(folder)
             in_folder = [(f, path) for f, path in files if f == folder]
+            skipped_before = len(self.report.skipped)
             for start in range(0, len(in_folder), _BATCH):
                 self._publish_batch(reader, in_folder[start : start + _BATCH], stored)
+            # skipped files are read again by every publish, so the folder's problems are always whole
+            lines = reader.machine_record(folder)[1] + self.report.skipped[skipped_before:]
+            transaction(
+                self.engine, lambda c, s=f"{self.host}:{root / folder}", x=lines: self._replace_problems(c, s, x)
+            )
+        source = f"{self.host}:{root}"
+        transaction(self.engine, lambda c: self._replace_problems(c, source, reader.catalogue_warnings))
         self.report.warn(reader.warnings)
+
+    def _replace_problems(self, connection: sa.Connection, source: str, lines: list[str]) -> None:
+        """The problems of ``source`` (a results directory or machine folder of this host) become ``lines``."""
+        connection.execute(sa.delete(t.problems).where(t.problems.c.source == source))
+        if lines:
+            now = _now_ms()
+            rows = [{"source": source, "line": line, "published_at": now} for line in dict.fromkeys(lines)]
+            connection.execute(sa.insert(t.problems), rows)
 
     def _stored_files(self, folder: str) -> dict:
         """The stored record (size, mtime, sha256) of each result file of the machine folder ``folder``, by key."""
@@ -211,8 +236,9 @@ class Publisher:
             if outcome is None:
                 self.report.unchanged += 1
                 continue
-            env_id, series_ids, replaced = outcome
-            self.touched[(machine_id, env_id)].update(series_ids)
+            env_id, commit_id, series_ids, replaced = outcome
+            self.touched[(machine_id, env_id)].series.update(series_ids)
+            self.touched[(machine_id, env_id)].commits.add(commit_id)
             self.report.values += len(rows)
             if replaced:
                 self.report.replaced += 1
@@ -324,8 +350,9 @@ class Publisher:
         mtime_ns: int,
         digest: str,
         message: tuple[str, str] | None,
-    ) -> tuple[int, set[int], bool] | None:
-        """One file's transaction: (environment id, series written, whether it replaced values), or None when the
+    ) -> tuple[int, int, set[int], bool] | None:
+        """One file's transaction: (environment id, commit id, series written, whether it replaced values), or None
+        when the
         store already holds these bytes for the file's machine, commit and environment."""
         env_id = self._id(connection, t.environments, "name", values.env_name)
         commit_id = self._id(connection, t.commits, "hash", values.commit_hash, {"date": values.date})
@@ -361,11 +388,20 @@ class Publisher:
         result_id = connection.execute(upserted.returning(t.results.c.id)).scalar_one()
         # A concurrent publisher of the same file may have committed its values since the SELECT above.
         connection.execute(sa.delete(t.points).where(t.points.c.result_id == result_id))
+        connection.execute(sa.delete(t.problems).where(t.problems.c.result_id == result_id))
+        if values.warnings:
+            connection.execute(
+                sa.insert(t.problems),
+                [
+                    {"source": key, "result_id": result_id, "line": line, "published_at": record["published_at"]}
+                    for line in dict.fromkeys(values.warnings)
+                ],
+            )
         connection.execute(
             sa.insert(t.points),
             [{"series_id": s, "result_id": result_id, **row} for s, row in zip(series_ids, rows, strict=True)],
         )
-        return env_id, set(series_ids), existing is not None
+        return env_id, commit_id, set(series_ids), existing is not None
 
     def optimize(self) -> None:
         """Let SQLite refresh the query planner's statistics where they are stale (``PRAGMA optimize``, as SQLite

@@ -28,12 +28,16 @@ with needs_extra("store", "bncvl.store.query"):
 
 __all__ = [
     "load_benchmarks",
+    "load_broken",
+    "load_catalogue",
     "load_changes",
     "load_commits",
     "load_health",
     "load_machines",
     "load_points",
+    "load_problems",
     "load_store",
+    "store_state",
 ]
 
 _STATUSES = sorted(t.STATUS_CODES, key=t.STATUS_CODES.__getitem__)
@@ -126,6 +130,8 @@ def load_points(
     machine_ids: Iterable[int] | None = None,
     env_ids: Iterable[int] | None = None,
     series_ids: Iterable[int] | None = None,
+    commit_ids: Iterable[int] | None = None,
+    statuses: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The values the filters select, as :attr:`ResultsSet.points` (the same columns, dtypes and meanings).
 
@@ -135,7 +141,8 @@ def load_points(
         params: parameter name -> the values to keep, e.g. ``{"preset": ["medium"], "device": ["cpu"]}``; the
             layer parameters (``variant``, ``preset``, ``device``, ``dtype``) are filtered in SQL, others after.
         commits: commit hashes to keep; ``last``: only the newest ``last`` commits of the store.
-        machine_ids, env_ids, series_ids: the store's ids (for :mod:`bncvl.store.steps`).
+        machine_ids, env_ids, series_ids, commit_ids: the store's ids (for :mod:`bncvl.store.steps`).
+        statuses: only values of these statuses (e.g. ``["ok"]``: what a chart draws).
 
     Returns:
         One row per value, ordered by machine, commit order, environment and series.
@@ -148,6 +155,8 @@ def load_points(
             chosen = chosen[chosen["commit_hash"].isin(_as_list(commits))]
         if last is not None:
             chosen = chosen.tail(max(last, 0))
+        if commit_ids is not None:
+            chosen = chosen[chosen["id"].isin(list(commit_ids))]
         commit_ids = None if chosen is commit_table else chosen["id"].tolist()
         result_where = _result_conditions(
             connection,
@@ -168,6 +177,8 @@ def load_points(
             chosen_points.append(p.result_id.in_(sa.select(r.id).where(*result_where)))
         if series_where:
             chosen_points.append(p.series_id.in_(sa.select(s.id).where(*series_where)))
+        if statuses is not None:
+            chosen_points.append(p.status.in_([t.STATUS_CODES[name] for name in _as_list(statuses)]))
         statement = sa.select(
             p.series_id, p.result_id, p.status, p.value, p.q_25, p.q_75, p.ci_99_a, p.ci_99_b, p.samples
         ).where(*chosen_points)
@@ -354,3 +365,68 @@ def load_store(bind: Bind, **filters) -> ResultsSet:
     """A :class:`ResultsSet` of the values that ``filters`` (those of :func:`load_points`) select, with every
     machine and benchmark of the store. ``results_dirs`` is empty: the values come from the store."""
     return ResultsSet((), load_points(bind, **filters), load_machines(bind), load_benchmarks(bind), ())
+
+
+def load_catalogue(bind: Bind) -> pd.DataFrame:
+    """Every series of the store, by benchmark name then ``params``: ``benchmark``, ``unit``, ``params`` and the
+    layer parameters (None where a benchmark lacks one). What the pages offer to pick from, without any value."""
+    s, b = t.series.c, t.benchmarks.c
+    statement = sa.select(b.name.label("benchmark"), b.unit, s.params, *(s[key] for key in PARAM_COLUMNS)).join_from(
+        t.series, t.benchmarks, b.id == s.benchmark_id
+    )
+    with _connected(bind) as connection:
+        result = connection.execute(statement)
+        table = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+    return table.sort_values(["benchmark", "params"], ignore_index=True)
+
+
+def load_broken(bind: Bind) -> pd.DataFrame:
+    """Every failed or invalid value's ``machine``, ``benchmark``, ``params``, ``status``, ``commit_hash`` and the
+    result file's ``path`` (its key in the store, ``<machine folder>/<file>``). Read through the partial index of
+    such values, so it costs what there is to list, not a scan of every value."""
+    p, r = t.points.c, t.results.c
+    # the literal is the partial index's own condition (schema.BROKEN), so both SQLite and PostgreSQL use it
+    broken = p.status >= sa.literal_column(str(t.BROKEN))
+    statement = (
+        sa.select(
+            t.machines.c.name.label("machine"),
+            t.benchmarks.c.name.label("benchmark"),
+            t.series.c.params,
+            p.status,
+            t.commits.c.hash.label("commit_hash"),
+            r.path,
+        )
+        .select_from(t.points)
+        .join(t.results, r.id == p.result_id)
+        .join(t.machines, t.machines.c.id == r.machine_id)
+        .join(t.commits, t.commits.c.id == r.commit_id)
+        .join(t.series, t.series.c.id == p.series_id)
+        .join(t.benchmarks, t.benchmarks.c.id == t.series.c.benchmark_id)
+        .where(broken)
+    )
+    with _connected(bind) as connection:
+        rows = [tuple(row) for row in connection.execute(statement)]
+    table = pd.DataFrame(rows, columns=["machine", "benchmark", "params", "status", "commit_hash", "path"])
+    table["status"] = pd.Categorical.from_codes(table["status"].to_numpy(dtype="int8"), _STATUSES)
+    return table.sort_values(["machine", "benchmark", "params", "commit_hash"], ignore_index=True)
+
+
+def load_problems(bind: Bind) -> list[str]:
+    """What the reader warned about when the store's files were published, one line each, naming the file."""
+    c = t.problems.c
+    with _connected(bind) as connection:
+        return [line for (line,) in connection.execute(sa.select(c.line).order_by(c.source, c.id))]
+
+
+def store_state(bind: Bind) -> tuple:
+    """A value that changes whenever a publish changes what the store holds: a cache key for its readers."""
+    r, st, pr = t.results.c, t.steps.c, t.problems.c  # every publish that writes a file sets its published_at
+    statement = sa.select(
+        sa.select(sa.func.count()).select_from(t.results).scalar_subquery(),
+        sa.select(sa.func.max(r.published_at)).scalar_subquery(),
+        sa.select(sa.func.max(st.id)).scalar_subquery(),
+        sa.select(sa.func.max(pr.id)).scalar_subquery(),
+        sa.select(sa.func.max(t.machines.c.published_at)).scalar_subquery(),
+    )
+    with _connected(bind) as connection:
+        return tuple(connection.execute(statement).one())

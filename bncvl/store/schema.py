@@ -14,6 +14,8 @@ docs/measurements/2026-12-03-store-engine.md)::
                   how many values it holds, skipped, failed and invalid (a health summary without scanning points)
     points        one per value: series, result, status, value, quartiles, 99 % CI, samples
     steps         the steps found per series (machine, environment, series) at the last publish that touched it
+    problems      what the reader warned about when the files were published (a skipped file, an invalid value, a
+                  missing machine.json...): one line each, naming the file, replaced when it is read again
     analysis_runs one per ``bncvl analyze`` run: config, summary and model summary (JSON)
 
 ``points`` is keyed by (series, result): in SQLite it is a ``WITHOUT ROWID``
@@ -44,6 +46,7 @@ __all__ = [
     "machines",
     "metadata",
     "points",
+    "problems",
     "results",
     "series",
     "steps",
@@ -184,6 +187,18 @@ steps = sa.Table(
     sa.Column("factor", sa.Double, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
     sa.Index("ix_steps_series", "machine_id", "env_id", "series_id"),
+)
+
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("result_id", sa.Integer, sa.ForeignKey("results.id")),
+    sa.Column("line", sa.Text, nullable=False),
+    sa.Column("published_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_problems_source", "source"),
+    sa.Index("ix_problems_result", "result_id"),
 )
 
 analysis_runs = sa.Table(

@@ -1,4 +1,5 @@
-"""Invalid values: each result file counts them, and a partial index finds failed and invalid values.
+"""Invalid values and the reader's warnings: each result file counts its invalid values, a partial index finds
+failed and invalid values, and ``problems`` keeps what the reader warned about at publish time.
 
 A value that bncvl.track.validity finds absurd or corrupt is stored with the status ``invalid`` (code 3); before
 this revision a file holding one was not published, so every existing row counts 0.
@@ -24,9 +25,20 @@ _BROKEN = sa.text("status >= 2")
 def upgrade() -> None:
     op.add_column("results", sa.Column("invalid_count", sa.Integer, nullable=False, server_default="0"))
     op.create_index("ix_points_broken", "points", ["status"], sqlite_where=_BROKEN, postgresql_where=_BROKEN)
+    op.create_table(
+        "problems",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("result_id", sa.Integer, sa.ForeignKey("results.id")),
+        sa.Column("line", sa.Text, nullable=False),
+        sa.Column("published_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_problems_source", "problems", ["source"])
+    op.create_index("ix_problems_result", "problems", ["result_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("problems")
     op.drop_index("ix_points_broken", "points")
     with op.batch_alter_table("results") as batch:
         batch.drop_column("invalid_count")
