@@ -17,7 +17,14 @@ sa = pytest.importorskip("sqlalchemy", reason="needs the store extra")
 from bncvl.cli import main as bncvl  # noqa: E402 - after the extras' guards
 from bncvl.store import schema as t  # noqa: E402
 from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, StoreError, open_store, resolve_url  # noqa: E402
-from bncvl.store.query import load_changes, load_commits, load_health, load_points, load_store  # noqa: E402
+from bncvl.store.query import (  # noqa: E402
+    load_changes,
+    load_commits,
+    load_health,
+    load_points,
+    load_problems,
+    load_store,
+)
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set  # noqa: E402
 from bncvl.track.changes import find_changes  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
@@ -108,8 +115,17 @@ def test_a_corrupt_or_truncated_file_is_named_and_skipped_and_the_rest_published
     assert f"bncvl publish: skipped: {truncated}: skipped, not a readable asv results file" in err
     assert f"bncvl publish: skipped: {garbage}: skipped" in err
     assert "14 result file(s) published (14 new, 0 replaced), 0 unchanged, 2 skipped" in out
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    problems = load_problems(engine)
+    assert len(problems) == 2, "kept for the dashboard to show"
+    assert problems[0].startswith(f"{garbage}: skipped") or problems[1].startswith(f"{garbage}: skipped")
+    assert any(line.startswith(f"{truncated}: skipped, not a readable asv results file") for line in problems)
     truncated.unlink()
     garbage.unlink()
+    code, out, _ = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 0 and "0 result file(s) published (0 new, 0 replaced), 14 unchanged, 0 skipped" in out
+    assert load_problems(engine) == [], "gone with the files"
+    engine.dispose()
     store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
 
 
@@ -298,6 +314,8 @@ def test_an_invalid_value_is_published_marked_invalid_and_counted(
     assert code == 0, err
     assert "16 result file(s) published (16 new, 0 replaced)" in out
     assert f"bncvl publish: warning: {path}: benchmark {PLANTED_TIME.benchmark!r}" in err
+    problems = load_problems(open_store(resolve_url(None, results_copy), write=False))
+    assert [line for line in problems if line.startswith(f"{path}: benchmark {PLANTED_TIME.benchmark!r}")]
     store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
     engine = open_store(resolve_url(None, results_copy), write=False)
     stored = load_points(engine, benchmarks=PLANTED_TIME.benchmark, commits=hashes[2], machines=CPU_MACHINE)
