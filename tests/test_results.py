@@ -492,3 +492,20 @@ def test_within_threshold_refuses_what_it_cannot_vouch_for() -> None:
     assert not within_threshold([0.0, 0.0], 0.05) and not within_threshold([-1.0, -1.0], 0.05), "not positive"
     assert not within_threshold([None, None], 0.05), "nothing to vouch for"
     assert within_threshold([None, 2.0, 2.1], 0.05)
+
+
+def test_comparisons_of_a_benchmark_without_devices_are_empty_not_a_crash() -> None:
+    """A benchmark with a ``variant`` but no ``device`` parameter (every device missing) has nothing to compare."""
+    rows = pd.DataFrame(
+        {
+            "machine": pd.Categorical(["box", "box"]),
+            "variant": pd.Categorical(["reference", "fast"]),
+            "device": pd.Categorical([None, None]),
+            "preset": pd.Categorical([None, None]),
+            "dtype": pd.Categorical([None, None]),
+            "value": [2.0, 1.0],
+        }
+    )
+    assert device_comparison(rows, "bench_x.X.time_y", "seconds").empty
+    speedups = variant_speedups(rows, "bench_x.X.time_y", "seconds").set_index("variant")
+    assert speedups.loc["fast", "speedup_vs_reference"] == pytest.approx(2.0)

@@ -33,6 +33,11 @@ def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Se
     return baseline / value
 
 
+def _labels(column: pd.Series) -> pd.Series:
+    """A parameter column as text, a missing value as "" (an all-missing column would otherwise stay floats)."""
+    return column.astype("string").fillna("")
+
+
 def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | None:
     """The newest commit with at least one successful value on every machine in ``machines``, or None.
 
@@ -119,7 +124,7 @@ def variant_speedups(rows: pd.DataFrame, benchmark: str, unit: str | None = None
     keys = ["machine", *(c for c in ("device", "preset", "dtype") if c in rows and rows[c].notna().any())]
     table = rows[[*keys, "variant", "value"]].copy()
     for column in [*keys, "variant"]:
-        table[column] = table[column].astype(str)
+        table[column] = _labels(table[column])
     for baseline, column in ((BASELINE_VARIANT, "speedup_vs_reference"), (LIMIT_VARIANT, "speedup_vs_limit")):
         base = table[table["variant"] == baseline][[*keys, "value"]].rename(columns={"value": "_base"})
         table = table.merge(base.drop_duplicates(keys), on=keys, how="left")
@@ -148,7 +153,7 @@ def device_comparison(rows: pd.DataFrame, benchmark: str, unit: str | None = Non
     keys = ["variant", *(c for c in ("preset", "dtype") if c in rows and rows[c].notna().any())]
     table = rows[[*keys, "device", "machine", "value"]].copy()
     for column in [*keys, "device", "machine"]:
-        table[column] = table[column].astype(str)
+        table[column] = _labels(table[column])
     table["device"] = table["device"].str.split(":").str[0]
     ascending = verdict is not Direction.HIGHER_IS_BETTER
     best = table.sort_values("value", ascending=ascending).drop_duplicates([*keys, "device"])

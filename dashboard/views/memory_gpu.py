@@ -7,23 +7,7 @@ import streamlit as st
 
 from bncvl.track.comparisons import latest_values, measured_options
 from dashboard import data, figures, widgets
-
-MEMORY = (
-    "bench_memory.Memory.track_peak_forward_bytes",
-    "bench_memory.Memory.track_peak_train_step_bytes",
-    "bench_memory.Memory.track_saved_activation_bytes",
-)
-STORAGE = (
-    "bench_memory.WeightStorage.track_float_weight_bytes",
-    "bench_memory.WeightStorage.track_packed_weight_bytes",
-)
-GPU = (
-    "bench_gpu.GPU.track_gpu_utilization",
-    "bench_gpu.GPU.track_memory_bandwidth_utilization",
-    "bench_gpu.GPU.track_energy_per_forward",
-    "bench_gpu.GPU.track_power",
-    "bench_gpu.GPU.track_sm_clock",
-)
+from dashboard.loads import GPU, MEMORY, MEMORY_WINDOW, STORAGE
 
 
 def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
@@ -86,9 +70,9 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
 
 
 st.title("Memory & GPU")
-results = data.results()
-if widgets.require_results(results):
-    points = results.points
+if widgets.require_results(data.summary()):
+    points = data.memory_points()
+    st.caption(f"The newest {MEMORY_WINDOW} commits of the store.")
 
     st.header("Memory")
     memory_rows = points[points["benchmark"].isin(MEMORY)]
@@ -120,7 +104,8 @@ if widgets.require_results(results):
     if not (gpu_rows["status"] == "ok").any():
         st.info(
             "No GPU measurements (all bench_gpu.* skipped or absent). On a GPU host: "
-            "`bncvl machine && bncvl history HEAD~3..HEAD --existing`, then copy its results here."
+            "`bncvl machine && bncvl history HEAD~3..HEAD --existing`, then `bncvl publish --store URL` into "
+            "the store this dashboard reads."
         )
     else:
         over_commits_and_devices(pick_setting(gpu_rows, "gpu"), GPU, "gpu")

@@ -9,21 +9,20 @@ from dashboard import data, figures, widgets
 MAX_SERIES = 12
 
 st.title("Trends")
-results = data.results()
-if widgets.require_results(results):
-    points = results.points
-    benchmarks = sorted(points["benchmark"].astype(str).unique())
+summary = data.summary()
+if widgets.require_results(summary):
+    benchmarks = summary.benchmark_names()
     default = (
         benchmarks.index("bench_latency.Latency.time_eval_forward")
         if "bench_latency.Latency.time_eval_forward" in benchmarks
         else 0
     )
     benchmark = st.selectbox("Benchmark", benchmarks, index=default, key="trends_benchmark")
-    rows = points[points["benchmark"] == benchmark]
+    rows = data.points(benchmarks=[benchmark], last=widgets.commit_window("trends_window"))
     machines = sorted(rows["machine"].astype(str).unique())
     chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
     rows = rows[rows["machine"].astype(str).isin(chosen_machines)]
-    meta = results.benchmarks.get(benchmark, {})
+    meta = summary.benchmarks.get(benchmark, {})
     param_names = [name for name in meta.get("param_names", []) if name in rows]
     if param_names:
         columns = st.columns(len(param_names))
