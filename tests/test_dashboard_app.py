@@ -518,3 +518,87 @@ def test_html_in_names_and_commit_messages_is_shown_as_text(tmp_path: Path, monk
     (spec,) = chart_specs(app)
     assert spec["layout"]["title"]["text"] == escaped
     assert seen_escaped
+
+
+def run_dashboard_cli(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> list[dict[str, str]]:
+    """``bncvl dashboard argv`` with Streamlit's start recorded instead of run: the environments it would get."""
+    import subprocess
+
+    started: list[dict[str, str]] = []
+
+    def record(command: list[str], env: dict[str, str]) -> int:
+        started.append(env)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", record)
+    from bncvl.cli import main as bncvl
+
+    code = bncvl(["dashboard", *argv])
+    assert code in (0, 2)
+    return started if code == 0 else [{"exit": "2"}]
+
+
+def test_cli_publishes_into_the_embedded_store_then_serves_it(
+    results_set: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(results_set[0], results)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BNCVL_STORE", raising=False)
+    (started,) = run_dashboard_cli(monkeypatch, ["--results-dir", str(results), "--runs-dir", str(tmp_path / "runs")])
+    embedded = results / "bncvl-store.sqlite"
+    assert started["BNCVL_STORE"] == f"sqlite:///{embedded}"
+    out, err = capsys.readouterr()
+    assert "16 result file(s) published (16 new, 0 replaced)" in out
+    assert f"bncvl dashboard: store sqlite:///{embedded}; runs {tmp_path / 'runs'}" in err
+    run_dashboard_cli(monkeypatch, ["--results-dir", str(results)])
+    assert "0 result file(s) published (0 new, 0 replaced), 16 unchanged" in capsys.readouterr().out
+    run_dashboard_cli(monkeypatch, ["--results-dir", str(results), "--no-publish"])
+    assert "published" not in capsys.readouterr().out
+
+
+def test_cli_reads_a_given_store_without_publishing_and_never_shows_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://reader:s3cret-pw@127.0.0.1:{port}/bncvl"
+    monkeypatch.chdir(tmp_path)
+    (started,) = run_dashboard_cli(monkeypatch, ["--store", url])
+    assert started["BNCVL_STORE"] == f"postgresql+psycopg://reader:s3cret-pw@127.0.0.1:{port}/bncvl"
+    out, err = capsys.readouterr()
+    assert out == "" and "s3cret" not in err
+    assert f"bncvl dashboard: store postgresql://reader:***@127.0.0.1:{port}/bncvl;" in err
+    monkeypatch.setenv("BNCVL_STORE", url)
+    (started,) = run_dashboard_cli(monkeypatch, [])
+    assert "s3cret" not in "".join(capsys.readouterr())
+    (failed,) = run_dashboard_cli(monkeypatch, ["--results-dir", str(tmp_path)])
+    assert failed == {"exit": "2"}, "publishing into an unreachable store: nothing served"
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith(
+        "bncvl dashboard: error: cannot use the store postgresql://reader:***@"
+    )
+    assert "s3cret" not in out + err
+
+
+def test_a_page_never_shows_the_store_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", f"postgresql://reader:s3cret-pw@127.0.0.1:{port}/bncvl")
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    for page in PAGES:
+        open_page(app, page)
+        shown = [e.value for e in (*app.error, *app.markdown, *app.caption, *app.info, *app.warning, *app.code)]
+        assert not [text for text in shown if "s3cret" in text], page
+        assert any(f"cannot use the store postgresql://reader:***@127.0.0.1:{port}/bncvl" in t for t in shown), page
