@@ -135,12 +135,15 @@ def _drop_reverted(
     stored = connection.execute(sa.select(st.id, st.series_id, st.value_before, st.value_after).where(*older)).all()
     if not stored:
         return
+    stepped = {row.series_id for row in stored}
     measured = points[points["status"] == "ok"].sort_values("order")
     newest = {}
     for (name, label), rows in measured.groupby(["benchmark", "params"], observed=True):
-        fit = fit_steps(rows["value"], rows["weight"])
-        if fit:
-            newest[by_name[(str(name), str(label))]] = fit[-1].value
+        series_id = by_name[(str(name), str(label))]
+        if series_id in stepped:  # asv's fit costs milliseconds: only for the series with a step to check
+            fit = fit_steps(rows["value"], rows["weight"])
+            if fit:
+                newest[series_id] = fit[-1].value
     reverted = []
     for row in stored:
         level = newest.get(row.series_id)
