@@ -46,6 +46,8 @@ __all__ = ["PublishReport", "Publisher", "Touched"]
 _RETRIES = 5
 _RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 _BATCH = 100
+ANALYSIS_LIMIT = 1000
+"""Rows SQLite's ANALYZE samples per index after a publish (``PRAGMA analysis_limit``)."""
 """Result files read before their commits' messages are asked of git in one call."""
 T = TypeVar("T")
 
@@ -405,9 +407,11 @@ class Publisher:
 
     def optimize(self) -> None:
         """Let SQLite refresh the query planner's statistics where they are stale (``PRAGMA optimize``, as SQLite
-        advises after changes); the store's queries do not depend on them, other readers' may."""
+        advises after changes); the store's queries do not depend on them, other readers' may. Its ANALYZE samples
+        (``analysis_limit``, as SQLite advises): a full one read every value, 1.5 s at 1.9 × 10⁷ values."""
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
+                connection.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
                 connection.exec_driver_sql("PRAGMA optimize")
 
     # --- analysis runs -----------------------------------------------------------------------------
