@@ -47,8 +47,8 @@ TAIL_LINES = 40
 NVML_PROGRAM = """
 import json, time, torch
 from bncvl.measure.nvml import NvmlSampler
-x = torch.randn(4096, 4096, device="cuda")
-with NvmlSampler(device_index=torch.cuda.current_device()) as sampler:
+with NvmlSampler(device_index=0) as sampler:
+    x = torch.randn(4096, 4096, device="cuda")
     end = time.perf_counter() + 3.0
     while time.perf_counter() < end:
         x = (x @ x).clamp_(-1, 1)
@@ -151,7 +151,7 @@ def write_report(path: Path, facts: Mapping[str, str], results: Sequence[StageRe
             f"| {result.stage.name} | {result.outcome} | {code} | {result.seconds:.0f} ({result.stage.timeout_s:.0f}) |"
         )
     for result in results:
-        command = " ".join(result.stage.command)
+        command = " ".join("<program>" if "\n" in part else part for part in result.stage.command)
         lines += ["", f"## {result.stage.name}: {result.outcome}", "", f"`{command[:300]}`", "", "```text"]
         lines += [result.tail.replace("```", "'''"), "```"]
     path.parent.mkdir(parents=True, exist_ok=True)
