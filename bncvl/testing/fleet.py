@@ -80,6 +80,7 @@ class Fleet:
     Attributes:
         cpu_catalogue, gpu_catalogue: the benchmarks a CPU-only and a CUDA build of the suite list.
         step_fraction: the share of (machine, series) with one planted step.
+        valued_commits: see the attribute.
     """
 
     cpu_catalogue: tuple[BenchmarkSpec, ...]
@@ -89,6 +90,9 @@ class Fleet:
     commits: int
     seed: int = 0
     step_fraction: float = 0.2
+    valued_commits: int | None = None
+    """Write the values of only the newest this many commits (every commit keeps its result files' rows): the
+    store's small tables at full scale, its values at a fraction of it. None: every commit's."""
 
     def machines(self) -> list[tuple[str, bool]]:
         """``(name, has a GPU)`` of every machine."""
@@ -342,7 +346,8 @@ def build_store(engine: sa.Engine, fleet: Fleet, log: Callable[[str], None] | No
             for commit in range(start, min(start + _BLOCK, fleet.commits)):
                 result_id += 1
                 value, status = _values(fleet, machine, layout, commit)
-                points.extend(_point_rows(layout, result_id, value, status))
+                if commit >= fleet.commits - (fleet.valued_commits or fleet.commits):
+                    points.extend(_point_rows(layout, result_id, value, status))
                 key = f"{name}/{fleet.commit_hash(commit)[:8]}-{ENV_NAME}.json"
                 results.append(
                     {
