@@ -23,7 +23,7 @@ from bncvl.store.query import (
     load_broken,
     load_catalogue,
     load_changes,
-    load_commits,
+    load_coverage,
     load_health,
     load_machines,
     load_points,
@@ -51,8 +51,8 @@ WINDOW = 50
 """Newest commits of the store that Trends (by default), Devices and Quantization read."""
 WINDOWS = (20, 50, 200, 1000)
 """The windows Trends offers: one benchmark over 1,000 commits of 20 machines is 1.4 × 10⁶ values, seconds."""
-MEMORY_WINDOW = 20
-"""Newest commits Memory & GPU reads: ten benchmarks, so a shorter window for the same cost."""
+MEMORY_WINDOW = 10
+"""Newest commits Memory & GPU reads: ten benchmarks, so a shorter window for the same cost (bytes rarely move)."""
 MEMORY = (
     "bench_memory.Memory.track_peak_forward_bytes",
     "bench_memory.Memory.track_peak_train_step_bytes",
@@ -79,7 +79,7 @@ class StoreSummary:
     Attributes:
         where: the store's URL as it may be shown (without a password).
         error: why it cannot be read (one line), or None.
-        machines, commits, health: :func:`bncvl.store.query.load_machines`, ``load_commits``, ``load_health``.
+        machines, coverage, health: :func:`bncvl.store.query.load_machines`, ``load_coverage``, ``load_health``.
         catalogue: every series (:func:`bncvl.store.query.load_catalogue`).
         benchmarks: each benchmark's ``benchmarks.json`` entry.
         problems: the reader's warnings when the files were published.
@@ -88,7 +88,7 @@ class StoreSummary:
     where: str
     error: str | None = None
     machines: pd.DataFrame = field(default_factory=pd.DataFrame)
-    commits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coverage: dict = field(default_factory=dict)
     health: pd.DataFrame = field(default_factory=pd.DataFrame)
     catalogue: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["benchmark"]))
     benchmarks: dict[str, dict] = field(default_factory=dict)
@@ -111,7 +111,7 @@ def summary(engine: sa.Engine) -> StoreSummary:
         return StoreSummary(
             describe(engine.url),
             machines=load_machines(connection),
-            commits=load_commits(connection),
+            coverage=load_coverage(connection),
             health=load_health(connection),
             catalogue=load_catalogue(connection),
             benchmarks=load_benchmarks(connection),

@@ -32,6 +32,7 @@ __all__ = [
     "load_catalogue",
     "load_changes",
     "load_commits",
+    "load_coverage",
     "load_health",
     "load_machines",
     "load_points",
@@ -56,13 +57,21 @@ def _connected(bind: Bind) -> Iterator[sa.Connection]:
             yield connection
 
 
-def _commit_table(connection: sa.Connection) -> pd.DataFrame:
-    """Every commit: ``id``, ``commit_hash``, ``date`` (ms), ``subject``, ``message`` and ``order``, oldest first."""
+def _commit_table(connection: sa.Connection, newest: int | None = None, messages: bool = True) -> pd.DataFrame:
+    """The commits, oldest first: ``id``, ``commit_hash``, ``date`` (ms), ``subject`` and ``message`` (with
+    ``messages``) and ``order`` (the position among all of the store's commits); all, or the ``newest`` only."""
     c = t.commits.c
-    rows = connection.execute(sa.select(c.id, c.hash, c.date, c.subject, c.message)).all()
-    table = pd.DataFrame(rows, columns=["id", "commit_hash", "date", "subject", "message"])
-    table = table.sort_values(["date", "commit_hash"], ignore_index=True)
-    table["order"] = np.arange(len(table), dtype="int64")
+    columns = [c.id, c.hash, c.date, *((c.subject, c.message) if messages else ())]
+    names = ["id", "commit_hash", "date", *(("subject", "message") if messages else ())]
+    if newest is None:
+        table = pd.DataFrame(connection.execute(sa.select(*columns)).all(), columns=names)
+        table = table.sort_values(["date", "commit_hash"], ignore_index=True)
+        table["order"] = np.arange(len(table), dtype="int64")
+        return table
+    total = connection.execute(sa.select(sa.func.count()).select_from(t.commits)).scalar_one()
+    statement = sa.select(*columns).order_by(c.date.desc(), c.hash.desc()).limit(max(newest, 0))
+    table = pd.DataFrame(connection.execute(statement).all()[::-1], columns=names)
+    table["order"] = np.arange(total - len(table), total, dtype="int64")
     return table
 
 
@@ -151,11 +160,15 @@ def load_points(
     """
     params = {name: _as_list(v) for name, v in (params or {}).items()}
     with _connected(bind) as connection:
-        commit_table = _commit_table(connection)
+        # the newest commits alone when that is the only commit filter: a store has 10,000 of them
+        only_last = last is not None and commits is None and commit_ids is None
+        commit_table = _commit_table(connection, last if only_last else None, messages=False)
         chosen = commit_table
+        if only_last:
+            commit_ids = commit_table["id"].tolist()
         if commits is not None:
             chosen = chosen[chosen["commit_hash"].isin(_as_list(commits))]
-        if last is not None:
+        if last is not None and not only_last:
             chosen = chosen.tail(max(last, 0))
         if commit_ids is not None:
             chosen = chosen[chosen["id"].isin(list(commit_ids))]
@@ -318,6 +331,27 @@ def load_commits(bind: Bind) -> pd.DataFrame:
     table["date"] = pd.to_datetime(table["date"], unit="ms", utc=True)
     columns = ["commit_hash", "date", "order", "machines", "subject", "message"]
     return table[columns].reset_index(drop=True)
+
+
+def load_coverage(bind: Bind) -> dict:
+    """The commits with results: how many (``commits``), the ``first`` and ``newest`` one's date (UTC) and the
+    ``newest_hash``; without reading every commit (the Overview's line)."""
+    c, r = t.commits.c, t.results.c
+    with_results = sa.exists().where(r.commit_id == c.id)
+    with _connected(bind) as connection:
+        count = connection.execute(sa.select(sa.func.count(sa.distinct(r.commit_id)))).scalar_one()
+        first = connection.execute(sa.select(c.date).where(with_results).order_by(c.date, c.hash).limit(1)).first()
+        newest = connection.execute(
+            sa.select(c.date, c.hash).where(with_results).order_by(c.date.desc(), c.hash.desc()).limit(1)
+        ).first()
+    if not count:
+        return {"commits": 0, "first": None, "newest": None, "newest_hash": None}
+    return {
+        "commits": int(count),
+        "first": pd.Timestamp(first.date, unit="ms", tz="UTC"),
+        "newest": pd.Timestamp(newest.date, unit="ms", tz="UTC"),
+        "newest_hash": newest.hash,
+    }
 
 
 def load_changes(

@@ -34,13 +34,15 @@ dirs = data.data_dirs()
 summary = data.summary()
 st.caption(f"Results store: `{summary.where}` · Runs: `{dirs.runs_dir}`")
 if widgets.require_results(summary):
-    commits = summary.commits
-    first, last = commits["date"].iloc[0], commits["date"].iloc[-1]
+    coverage = summary.coverage
     left, middle, right = st.columns(3)
     left.metric("Machines", len(summary.machines))
-    middle.metric("Commits covered", len(commits))
+    middle.metric("Commits covered", coverage["commits"])
     right.metric("Benchmarks", len(summary.benchmark_names()))
-    st.caption(f"Commits from {first:%Y-%m-%d} to {last:%Y-%m-%d}; newest {commits['commit_hash'].iloc[-1][:8]}.")
+    st.caption(
+        f"Commits from {coverage['first']:%Y-%m-%d} to {coverage['newest']:%Y-%m-%d}; "
+        f"newest {coverage['newest_hash'][:8]}."
+    )
 
     st.subheader("Machines and devices")
     machines = summary.machines
