@@ -327,8 +327,8 @@ def test_latency_times_cpu_time_on_the_cpu_and_wall_time_on_cuda():
     ("module", "name"),
     [
         ("bench_dashboard", "DashboardLoad.time_cold_load"),
-        ("bench_store", "StoreScale.time_page_data-0"),
-        ("bench_store", "StoreScale.time_publish_new_commit-0"),
+        ("bench_store", "StorePages.time_page_data-0"),
+        ("bench_store", "StorePublish.time_publish_new_commit"),
     ],
 )
 def test_the_data_benchmarks_skip_through_asv_without_their_extras(
