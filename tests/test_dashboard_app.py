@@ -82,7 +82,7 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     assert machines.loc[CPU_MACHINE, "gpu_model"] == "none"
     assert machines.loc[CPU_MACHINE, "commits"] == 8
     health = app.error[0].value
-    assert health.endswith("16 failed, 0 invalid (each listed below with its result file).")
+    assert health.endswith("16 failed, 0 invalid. Each is listed below with its result file.")
     broken = app.dataframe[1].value
     assert list(broken["benchmark"]) == ["bench_latency.Latency.time_backward"]
     assert list(broken["status"]) == ["failed"] and list(broken["commits"]) == [1]

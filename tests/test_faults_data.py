@@ -352,7 +352,7 @@ def test_absurd_value_every_page_renders_and_counts_it(
     assert_every_page_renders(shown)
     overview = shown["overview"]
     (health,) = overview["errors"]
-    assert health.endswith("16 failed, 1 invalid (each listed below with its result file).")
+    assert health.endswith("16 failed, 1 invalid. Each is listed below with its result file.")
     (warning,) = overview["warnings"]
     assert str(path) in warning and hashes[CORRUPT_AT][:8] in warning
     latest = json.loads(overview["tables"][2])
@@ -391,7 +391,7 @@ def test_value_of_the_wrong_type_is_invalid_named_and_every_page_renders(
     assert (results.points["status"] == "ok").sum() == (load_results(results_set[0]).points["status"] == "ok").sum() - 1
     shown = in_dashboard(root)
     assert_every_page_renders(shown)
-    assert shown["overview"]["errors"][0].endswith("1 invalid (each listed below with its result file).")
+    assert shown["overview"]["errors"][0].endswith("1 invalid. Each is listed below with its result file.")
 
 
 def samples_of_strings(document: dict) -> None:

@@ -51,8 +51,8 @@ if widgets.require_results(summary):
     st.subheader("Health")
     ok, skipped, failed, invalid = (int(summary.health[s].sum()) for s in STATUSES)
     health = (
-        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid"
-        + (" (each listed below with its result file)." if failed or invalid else ".")
+        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid."
+        + (" Each is listed below with its result file." if failed or invalid else "")
     )
     if failed or invalid:
         st.error(health)
