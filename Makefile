@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # pytest markers of the slow tier (pyproject.toml); the fast tier is everything else.
 FAST := not slow and not browser
 
-.PHONY: setup run test test-slow lint
+.PHONY: setup run test test-slow lint gpu-check
 
 setup: $(STAMP)
 
@@ -33,3 +33,8 @@ test: lint
 # .ci/run runs it after `make test`.
 test-slow: setup
 	$(BIN)/pytest -m "not ($(FAST))"
+
+# A GPU host's self-check (bncvl gpu-check): GPU tests, NVML, the suite's GPU slice, a publish; one report in
+# docs/measurements/. Exits 2 at once on a machine without a CUDA torch, a GPU or NVML.
+gpu-check: setup
+	$(BIN)/bncvl gpu-check

@@ -1,10 +1,9 @@
-"""How fast the dashboard reads an asv results directory: a cold load of 1,000 result files, and a cached one.
+"""How fast asv's result files are read: a cold load of 1,000 of them.
 
-Goals (issue 5): cold under 3 s, cached under 0.3 s, on a 2-core machine.
-The cold load is :func:`bncvl.track.results.load_results`; the cached load is
-what every page does on each rerun: ``dashboard.data.results()``, which
-fingerprints the directory (names, sizes, mtimes) and hits Streamlit's
-``st.cache_data``.
+The dashboard reads the results store (its pages' data: ``bench_store.py``);
+``bncvl publish`` reads each result file with :func:`bncvl.track.results.load_result_file`,
+the reader of :func:`bncvl.track.results.load_results`, timed here on a whole
+directory. Goal (issue 5): under 3 s on a 2-core machine.
 
 The set is synthetic (:func:`bncvl.testing.results.write_results_set`): 4 machines
 × 250 commits, each file holding the suite's benchmark names over a
@@ -12,17 +11,16 @@ The set is synthetic (:func:`bncvl.testing.results.write_results_set`): 4 machin
 file of the full grid (8 variants, 3 presets, 2 devices, 3 dtypes) is about
 six times larger and reads about six times slower: JSON parsing dominates.
 
-It needs the dashboard extra (pandas, streamlit, asv) in the environment, so
-it runs under ``asv run -E existing`` (as CI does) and skips in the suite's
+It needs the dashboard extra (pandas, asv) in the environment, so it runs
+under ``asv run -E existing`` (as CI does) and skips in the suite's
 virtualenvs, which install only torch and numpy; it also skips at commits
-older than the dashboard.
+older than the reader.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 
 from benchmarks.common import bncvl_module
@@ -32,7 +30,7 @@ COMMITS = 250
 
 
 def _skip_reason() -> str | None:
-    for module in ("pandas", "streamlit", "asv"):
+    for module in ("pandas", "asv"):
         try:
             importlib.import_module(module)
         except ImportError as error:
@@ -46,7 +44,7 @@ def _skip_reason() -> str | None:
 
 
 class DashboardLoad:
-    """Loading 1,000 result files (4 machines × 250 commits), cold and cached."""
+    """Loading 1,000 result files (4 machines × 250 commits)."""
 
     timeout = 600  # setup_cache writes the set through asv's writers: about 10 s on a 2-core machine, more when busy
 
@@ -69,22 +67,7 @@ class DashboardLoad:
         files = sum(1 for path in Path(root).glob("*/*-*.json"))
         if files != len(MACHINES) * COMMITS:
             raise RuntimeError(f"expected {len(MACHINES) * COMMITS} result files in {root}, found {files}")
-        # The dashboard package sits beside benchmarks/ in the checkout, which asv does not put on sys.path.
-        checkout = str(Path(__file__).resolve().parent.parent)
-        if checkout not in sys.path:
-            sys.path.insert(0, checkout)
-        try:
-            from dashboard import data
-        except ImportError as error:
-            raise NotImplementedError(f"dashboard/ cannot be imported from {checkout}: {error}") from error
-        load_results = bncvl_module("results").load_results
-
-        os.environ["BNCVL_RESULTS_DIR"] = root
-        self.load_results = load_results
-        self.cached_results = data.results
-        loaded = self.cached_results()  # fills the cache, outside the timing
-        if len(loaded.commits) != COMMITS:
-            raise RuntimeError(f"expected {COMMITS} commits in {root}, read {len(loaded.commits)}")
+        self.load_results = bncvl_module("results").load_results
 
     def time_cold_load(self, cache: dict[str, str | None]) -> None:
         self.load_results(self.root)
@@ -92,6 +75,3 @@ class DashboardLoad:
     time_cold_load.number = 1  # one load is seconds: no inner loop, no warm-up
     time_cold_load.repeat = (3, 10, 60.0)
     time_cold_load.warmup_time = 0.0
-
-    def time_cached_load(self, cache: dict[str, str | None]) -> None:
-        self.cached_results()

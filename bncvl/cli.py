@@ -24,12 +24,13 @@ COMMANDS: dict[str, str] = {
     "check": "CI regression check: benchmark two commits and fail on a significant slowdown",
     "pipeline": "the main job: register, benchmark recent commits, analyze, serve the dashboard",
     "publish": "put asv results and analysis runs into the results store (an SQLite file, or PostgreSQL for a team)",
+    "gpu-check": "a GPU host's self-check: GPU tests, NVML, the suite's GPU slice, a publish; one report",
 }
 
 
 def command_module(name: str) -> ModuleType:
     """The module of subcommand ``name`` (``bncvl.commands.<name>``), imported now."""
-    return importlib.import_module(f"bncvl.commands.{name}")
+    return importlib.import_module(f"bncvl.commands.{name.replace('-', '_')}")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

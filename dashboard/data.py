@@ -1,9 +1,10 @@
-"""Thin ``st.cache_data`` wrappers over :mod:`bncvl.track.results`, :mod:`bncvl.track.changes` and
-:mod:`bncvl.analysis.rundir`.
+"""Thin Streamlit caches over the results store (:mod:`dashboard.loads`, :mod:`bncvl.store.query`) and the
+analysis runs (:mod:`bncvl.analysis.rundir`).
 
-The cache key includes a fingerprint of the files (names, sizes, mtimes), so
-new results appear on the next rerun without a stale cache. Filters are
-applied by the pages to what these return, outside the cache.
+The pages read the store named by ``BNCVL_STORE`` (``bncvl dashboard`` sets it), else the embedded store in the
+first results directory. Every cache is keyed by the store's state (:func:`bncvl.store.query.store_state`, asked
+at most once a second), so what a publish adds appears on the next rerun. Filters the pages apply to what these
+return are applied outside the cache.
 """
 
 from __future__ import annotations
@@ -13,20 +14,34 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
 from bncvl.analysis.rundir import Run, load_runs
+from bncvl.store.engine import StoreError, describe, open_store, resolve_url
+from bncvl.store.query import load_broken, load_changes, load_points, store_state
 from bncvl.track.asv import DataDirs, find_conf, read_conf, resolve_dirs
-from bncvl.track.changes import find_changes
-from bncvl.track.results import ResultsSet, load_results
+from dashboard import loads
 
-__all__ = ["changes", "data_dirs", "fingerprint", "results", "runs", "show_commit_url"]
+__all__ = [
+    "broken",
+    "changes",
+    "data_dirs",
+    "fingerprint",
+    "memory_points",
+    "points",
+    "quantization_points",
+    "runs",
+    "show_commit_url",
+    "store_url",
+    "summary",
+]
 
 
 def fingerprint(directories: Iterable[str | os.PathLike[str]], suffix: str = "") -> tuple[tuple[str, int, int], ...]:
     """Name, size and mtime of every file ending in ``suffix`` under ``directories``: a cache key that changes
-    while asv or a training run writes. Directories that do not exist add nothing, nor does a file that
-    vanishes between the listing and its ``stat`` (asv replaces a result file by renaming another over it)."""
+    while a training run writes. Directories that do not exist add nothing, nor does a file that vanishes between
+    the listing and its ``stat`` (a writer may replace a file by renaming another over it)."""
     entries = []
     for root in directories:
         for dirpath, _dirnames, filenames in os.walk(root):
@@ -42,35 +57,117 @@ def fingerprint(directories: Iterable[str | os.PathLike[str]], suffix: str = "")
 
 
 def data_dirs() -> DataDirs:
-    """The directories to read: ``BNCVL_RESULTS_DIR``/``BNCVL_RUNS_DIR`` (set by ``bncvl dashboard``), else defaults."""
+    """The directories: ``BNCVL_RESULTS_DIR``/``BNCVL_RUNS_DIR`` (set by ``bncvl dashboard``), else defaults."""
     return resolve_dirs()
 
 
-@st.cache_data(show_spinner="Reading asv results…", max_entries=4)
-def _results(results_dirs: tuple[str, ...], fingerprint: int) -> ResultsSet:
-    return load_results(results_dirs)
+def store_url() -> sa.URL:
+    """The store the pages read: ``BNCVL_STORE``, else the embedded store in the first results directory.
+
+    Raises:
+        StoreError: ``BNCVL_STORE`` is not a store URL.
+    """
+    return resolve_url(None, data_dirs().results_dirs[0])
 
 
-@st.cache_data(show_spinner="Detecting steps with asv.step_detect…", max_entries=4)
-def _changes(results_dirs: tuple[str, ...], fingerprint: int) -> pd.DataFrame:
-    return find_changes(_results(results_dirs, fingerprint).points)
+@st.cache_resource(show_spinner=False)
+def _engine(url: str) -> sa.Engine:
+    return open_store(sa.make_url(url), write=False)
+
+
+def _store() -> tuple[str, sa.Engine]:
+    url = store_url().render_as_string(hide_password=False)
+    return url, _engine(url)
+
+
+@st.cache_data(ttl=1, show_spinner=False)
+def _state(url: str) -> tuple:
+    return store_state(_engine(url))
+
+
+@st.cache_data(show_spinner="Reading the results store…", max_entries=4)
+def _summary(url: str, state: tuple) -> loads.StoreSummary:
+    return loads.summary(_engine(url))
+
+
+def summary() -> loads.StoreSummary:
+    """The store's small tables (:class:`dashboard.loads.StoreSummary`), or why it cannot be read."""
+    try:
+        url, _ = _store()
+        return _summary(url, _state(url))
+    except StoreError as error:
+        return loads.StoreSummary(_where(), error=str(error))
+    except sa.exc.DBAPIError as error:
+        detail = " ".join(str(error.orig).split())
+        return loads.StoreSummary(_where(), error=f"cannot read the store {_where()}: {detail}")
+
+
+def _where() -> str:
+    try:
+        return describe(store_url())
+    except StoreError as error:
+        return str(error)
+
+
+@st.cache_data(show_spinner="Reading values…", max_entries=16)
+def _points(url: str, state: tuple, filters: tuple) -> pd.DataFrame:
+    return load_points(_engine(url), **dict(filters))
+
+
+def points(**filters: object) -> pd.DataFrame:
+    """The values ``filters`` select (those of :func:`bncvl.store.query.load_points`), cached per store state."""
+    url, _ = _store()
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items()))
+    return _points(url, _state(url), frozen)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _memory_points(url: str, state: tuple) -> pd.DataFrame:
+    return loads.memory_points(_engine(url))
+
+
+def memory_points() -> pd.DataFrame:
+    """Memory & GPU's values (:func:`dashboard.loads.memory_points`)."""
+    url, _ = _store()
+    return _memory_points(url, _state(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _quantization_points(url: str, state: tuple, names: tuple[str, ...]) -> pd.DataFrame:
+    return loads.quantization_points(_engine(url), list(names))
+
+
+def quantization_points(names: list[str]) -> pd.DataFrame:
+    """The quantization tracks' values (:func:`dashboard.loads.quantization_points`)."""
+    url, _ = _store()
+    return _quantization_points(url, _state(url), tuple(names))
+
+
+@st.cache_data(show_spinner="Reading the steps found at publish time…", max_entries=4)
+def _changes(url: str, state: tuple) -> pd.DataFrame:
+    return load_changes(_engine(url))
+
+
+def changes() -> pd.DataFrame:
+    """Every step stored at publish time (:func:`bncvl.store.query.load_changes`), newest first."""
+    url, _ = _store()
+    return _changes(url, _state(url))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _broken(url: str, state: tuple) -> pd.DataFrame:
+    return load_broken(_engine(url))
+
+
+def broken() -> pd.DataFrame:
+    """Every failed or invalid value (:func:`bncvl.store.query.load_broken`)."""
+    url, _ = _store()
+    return _broken(url, _state(url))
 
 
 @st.cache_data(show_spinner="Reading analysis runs…", max_entries=4)
 def _runs(runs_dir: str, fingerprint: int) -> list[Run]:
     return load_runs(runs_dir)
-
-
-def results() -> ResultsSet:
-    """The results directories' :class:`ResultsSet`, cached until a file changes."""
-    directories = data_dirs().results_dirs
-    return _results(tuple(map(str, directories)), hash(fingerprint(directories, ".json")))
-
-
-def changes() -> pd.DataFrame:
-    """Every step found in the results (:func:`bncvl.track.changes.find_changes`), cached likewise."""
-    directories = data_dirs().results_dirs
-    return _changes(tuple(map(str, directories)), hash(fingerprint(directories, ".json")))
 
 
 def runs() -> list[Run]:

@@ -1,7 +1,13 @@
-"""Figure builders: plain functions from tables to plotly figures, free of Streamlit."""
+"""Figure builders: plain functions from tables to plotly figures, free of Streamlit.
+
+Every name that comes from the data (benchmark, machine, parameter values, run names) reaches plotly
+HTML-escaped (:func:`text`): plotly draws a subset of HTML in titles, legends, ticks and hovers (links among
+it), so a benchmark named ``<a href=...>`` would otherwise become a link. Plotly shows the escaped text as typed.
+"""
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 from collections.abc import Iterable
@@ -26,6 +32,7 @@ __all__ = [
     "reader_unit",
     "small_multiples",
     "step_fit",
+    "text",
     "trend_figure",
     "value_line",
 ]
@@ -55,6 +62,15 @@ class ReaderUnit:
 
     def apply(self, values: pd.Series) -> pd.Series:
         return values / self.scale
+
+
+def text(value: object) -> str:
+    """``value`` as plotly must be given a name from the data: HTML-escaped, so that it is shown as typed.
+
+    >>> text("<b>fused</b> & co")
+    '&lt;b&gt;fused&lt;/b&gt; &amp; co'
+    """
+    return html.escape(str(value), quote=False)
 
 
 def reader_unit(unit: str | None, values: Iterable[float] = ()) -> ReaderUnit:
@@ -269,7 +285,7 @@ def trend_figure(
     points = points.assign(_x=points["date"] if x_axis == "date" else labels)
     for number, ((machine, params), rows) in enumerate(points.groupby(["machine", "params"], observed=True)):
         color = _PALETTE[number % len(_PALETTE)]
-        series = TrendSeries(rows.sort_values("order"), f"{machine} {params}".strip(), color, shown)
+        series = TrendSeries(rows.sort_values("order"), text(f"{machine} {params}".strip()), color, shown)
         if noise_factor is not None:
             figure.add_traces(noise_band(series, noise_factor))
         figure.add_traces(iqr_band(series))
@@ -290,7 +306,7 @@ def trend_figure(
             "categoryarray": categories,
         }
     figure.update_layout(
-        title=title,
+        title=None if title is None else text(title),
         xaxis=xaxis,
         yaxis_title=shown.title,
         yaxis_type="log" if log_y else "linear",
@@ -322,18 +338,18 @@ def bar_figure(
     figure = go.Figure()
     groups = table.groupby(color, observed=True) if color else [("", table)]
     for number, (name, group) in enumerate(groups):
-        label = name[0] if isinstance(name, tuple) else name
+        label = text(name[0] if isinstance(name, tuple) else name)
         figure.add_trace(
             go.Bar(
-                x=group[x].astype(str),
+                x=group[x].astype(str).map(text),
                 y=shown.apply(group[y]),
-                name=str(label),
+                name=label,
                 marker_color=_PALETTE[number % len(_PALETTE)],
-                hovertemplate="%{x}: %{y:.4g} " + shown.symbol + "<extra>" + str(label) + "</extra>",
+                hovertemplate="%{x}: %{y:.4g} " + shown.symbol + "<extra>" + label + "</extra>",
             )
         )
     figure.update_layout(
-        title=title,
+        title=None if title is None else text(title),
         barmode="group",
         xaxis_title=x_title or x,
         yaxis_title=y_title or shown.title,
@@ -362,7 +378,7 @@ def line_figure(
     for number, (name, group) in enumerate(table.groupby(color, observed=True, sort=True)):
         figure.add_trace(_line_trace(group, x, y, name, number))
     figure.update_layout(
-        title=title,
+        title=None if title is None else text(title),
         xaxis_title=x_title or x,
         yaxis_title=y_title or y,
         yaxis_tickformat=y_format,
@@ -373,7 +389,7 @@ def line_figure(
 
 def _line_trace(group: pd.DataFrame, x: str, y: str, name: object, number: int, **extra: object) -> go.Scatter:
     """The line of one ``groupby`` group, coloured by its position ``number``."""
-    label = str(name[0] if isinstance(name, tuple) else name)
+    label = text(name[0] if isinstance(name, tuple) else name)
     group = group.sort_values(x)
     return go.Scatter(
         x=group[x],
@@ -404,7 +420,7 @@ def small_multiples(
             this order, one tick each; otherwise ``x`` is numeric and lines follow its sorted values.
     """
     rows = max(1, -(-len(panels) // columns))
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[t for _, t in panels], vertical_spacing=0.12)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[text(t) for _, t in panels], vertical_spacing=0.12)
     groups = list(table.groupby(color, observed=True, sort=True))
     if x_categories is not None:
         position = {label: index for index, label in enumerate(x_categories)}
@@ -412,7 +428,7 @@ def small_multiples(
     for number, (column, _title) in enumerate(panels):
         row, col = divmod(number, columns)
         for index, (name, group) in enumerate(groups):
-            label = str(name[0] if isinstance(name, tuple) else name)
+            label = text(name[0] if isinstance(name, tuple) else name)
             trace = (
                 go.Scatter(
                     x=group[x],
@@ -433,7 +449,9 @@ def small_multiples(
     figure.update_xaxes(**axis)
     # plain decimals: plotly's default SI suffixes read "300µ" for a fraction of 0.0003
     figure.update_yaxes(tickformat="~g")
-    figure.update_layout(title=title, height=320 * rows, legend={"orientation": "h", "y": -0.08})
+    figure.update_layout(
+        title=None if title is None else text(title), height=320 * rows, legend={"orientation": "h", "y": -0.08}
+    )
     return figure
 
 
@@ -451,5 +469,7 @@ def histogram_figure(
     figure = go.Figure(go.Bar(x=centers, y=counts, width=widths, name="count", marker_color=_PALETTE[0]))
     if threshold is not None:
         figure.add_vline(x=threshold, line_dash="dash", line_color="#d62728", annotation_text="threshold")
-    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, bargap=0)
+    figure.update_layout(
+        title=None if title is None else text(title), xaxis_title=x_title, yaxis_title=y_title, bargap=0
+    )
     return figure

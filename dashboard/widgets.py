@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from bncvl.track.results import ResultsSet
+from dashboard.loads import WINDOW, WINDOWS, StoreSummary
 
-__all__ = ["filter_multiselect", "human", "require_results", "show_warnings"]
+__all__ = ["commit_window", "filter_multiselect", "human", "require_results", "show_warnings"]
 
 _RESULTS_HOWTO = """\
 bncvl machine                 # register this machine with its device facts
 asv run HEAD~2..HEAD --quick  # benchmark the last commits (GPU hosts: bncvl history HEAD~2..HEAD --existing)
+bncvl publish                 # put the results into the store (bncvl dashboard does it for the embedded store)
 bncvl dashboard"""
 
 RUNS_HOWTO = """\
@@ -30,15 +31,30 @@ def show_warnings(warnings: Sequence[str], what: str = "results") -> None:
     st.warning(f"{len(warnings)} problem(s) reading the {what}; the rest loaded:\n{listed}{more}")
 
 
-def require_results(results: ResultsSet) -> bool:
-    """Show the warnings; if nothing loaded, say which commands produce results and return False."""
-    show_warnings(results.warnings)
-    if results.empty:
-        where = ", ".join(f"`{d}`" for d in results.results_dirs)
-        st.info(f"No asv results in {where}. To produce some:")
+def require_results(summary: StoreSummary) -> bool:
+    """Say why the store cannot be read, or show the warnings of its publishes; if it holds no value, say which
+    commands produce some. False when the page has nothing to show."""
+    if summary.error is not None:
+        st.error(summary.error)
+        st.code(_RESULTS_HOWTO, language="bash")
+        return False
+    show_warnings(summary.problems, what="results when they were published")
+    if summary.empty:
+        st.info(f"No results in the store `{summary.where}`. To produce some:")
         st.code(_RESULTS_HOWTO, language="bash")
         return False
     return True
+
+
+def commit_window(key: str, default: int = WINDOW) -> int:
+    """A picker of how many of the store's newest commits to read (:data:`dashboard.loads.WINDOWS`)."""
+    return st.selectbox(
+        "Newest commits",
+        WINDOWS,
+        index=WINDOWS.index(default),
+        key=key,
+        help="How many of the store's newest commits to read: more draws a longer history, and takes longer.",
+    )
 
 
 def filter_multiselect(label: str, table: pd.DataFrame, column: str, key: str) -> list[str]:

@@ -88,3 +88,24 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_run(root, "digits-seed1", seed=1, final_bncvl_accuracy=0.91)
     write_run(root, "interrupted", seed=2, complete=False, truncate_last_line=True)
     return root
+
+
+def publish_into(store: Path, results_dir: Path, runs: Path | None = None) -> Path:
+    """``bncvl publish`` of ``results_dir`` (and the runs of ``runs``) into the SQLite store ``store``; ``store``."""
+    from bncvl.cli import main as bncvl
+
+    options = ["--runs-dir", str(runs)] if runs is not None else ["--no-runs"]
+    code = bncvl(
+        ["publish", "--store", str(store), "--results-dir", str(results_dir), "--repo", str(store.parent), *options]
+    )
+    assert code in (0, 1), f"bncvl publish exited {code}"
+    return store
+
+
+@pytest.fixture(scope="session")
+def results_store(
+    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The results set and the runs published into an embedded store, as ``bncvl dashboard`` does before it serves:
+    the dashboard's tests read it."""
+    return publish_into(tmp_path_factory.mktemp("store") / "bncvl-store.sqlite", results_set[0], runs_dir)

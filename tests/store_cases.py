@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from bncvl.store import schema as t
-from bncvl.store.engine import STORE_FILE, open_store, resolve_url
+from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, open_store, resolve_url
 from bncvl.store.query import load_changes, load_commits, load_health, load_points, load_store
 from bncvl.testing.results import write_results_set
 from bncvl.track.changes import find_changes
@@ -25,6 +25,8 @@ from bncvl.track.results import load_results
 KEYS = ["machine", "env_name", "commit_hash", "benchmark", "params"]
 HOSTILE = "<script>alert('x')</script>\"; DROP TABLE points; --"
 """HTML and SQL metacharacters: must be stored, and read back, as they are."""
+NEWER = f"{int(SCHEMA_VERSION) + 1:04d}"
+"""A schema version newer than this bncvl's."""
 
 
 def publish_command(store: str, results_dir: Path, *more: str) -> list[str]:
@@ -50,8 +52,9 @@ def assert_same_points(store_points: pd.DataFrame, file_points: pd.DataFrame) ->
     pd.testing.assert_frame_equal(plain(store_points)[list(file_points.columns)], plain(file_points))
 
 
-def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
-    """The store holds exactly what load_results reads from ``results_dirs``: values, machines, benchmarks, steps."""
+def assert_store_equals_files(store: str, results_dirs: Sequence[Path], step_rtol: float = 0.0) -> None:
+    """The store holds exactly what load_results reads from ``results_dirs``: values, machines, benchmarks, steps
+    (their levels within ``step_rtol``: a step found over a window has its levels from fewer commits)."""
     files = load_results(results_dirs)
     engine = open_store(resolve_url(store, results_dirs[0]), write=False)
     try:
@@ -66,15 +69,21 @@ def assert_store_equals_files(store: str, results_dirs: Sequence[Path]) -> None:
         health = load_health(engine).set_index("machine")
         for machine, counts in statuses.iterrows():
             assert (
-                health.loc[machine, ["ok", "skipped", "failed"]].tolist()
-                == counts[["ok", "skipped", "failed"]].tolist()
+                health.loc[machine, ["ok", "skipped", "failed", "invalid"]].tolist()
+                == counts[["ok", "skipped", "failed", "invalid"]].tolist()
             )
         found = find_changes(files.points)
         kept = load_changes(engine)
         step_keys = [*KEYS[:2], "benchmark", "params", "commit_before", "kind"]
         assert len(kept) == len(found)
         # find_changes' own dtypes vary with its input (an empty table's dates are objects): compare the content
-        pd.testing.assert_frame_equal(plain(kept, step_keys), plain(found[kept.columns], step_keys), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            plain(kept, step_keys),
+            plain(found[kept.columns], step_keys),
+            check_dtype=False,
+            check_exact=not step_rtol,
+            rtol=step_rtol or 1e-5,
+        )
     finally:
         engine.dispose()
 
@@ -101,14 +110,15 @@ def assert_each_file_whole(store: str, results_dir: Path) -> int:
 
 
 def load_results_of_file(results_dir: Path, key: str):
-    """load_results of the one file ``key`` (``<machine folder>/<name>``) of ``results_dir``."""
-    from bncvl.store.ingest import OneFileView
+    """load_result_file of the one file ``key`` (``<machine folder>/<name>``) of ``results_dir``."""
+    from bncvl.track.results import load_benchmark_catalogue, load_machine_record, load_result_file
 
-    folder, name = key.split("/")
-    with OneFileView(results_dir) as view:
-        values, _warnings = view.read(folder, name, (results_dir / key).read_bytes())
-    assert values is not None
-    return values
+    folder, _name = key.split("/")
+    loaded = load_result_file(
+        results_dir / key, load_benchmark_catalogue(results_dir)[0], load_machine_record(results_dir / folder)[0]
+    )
+    assert not loaded.points.empty
+    return loaded
 
 
 def count_results(store_file: Path) -> int:

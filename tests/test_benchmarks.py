@@ -326,18 +326,25 @@ def test_latency_times_cpu_time_on_the_cpu_and_wall_time_on_cuda():
     latency.select_clock("cpu")
 
 
-def test_dashboard_load_skips_through_asv_without_the_dashboard_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from benchmarks import bench_dashboard
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("bench_dashboard", "DashboardLoad.time_cold_load"),
+        ("bench_store", "StorePages.time_page_data-0"),
+        ("bench_store", "StorePublish.time_publish_new_commit"),
+    ],
+)
+def test_the_data_benchmarks_skip_through_asv_without_their_extras(
+    module: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
 
     reason = "pandas cannot be imported here (No module named 'pandas')"
-    monkeypatch.setattr(bench_dashboard, "_skip_reason", lambda: reason)
-    for method in ("time_cold_load", "time_cached_load"):
-        benchmark = get_benchmark_from_name(
-            str(SUITE), f"bench_dashboard.DashboardLoad.{method}", extra_params=ONE_SAMPLE
-        )
-        # A setup_cache that returned None would make asv call setup without the cache, a TypeError.
-        benchmark.set_cache(benchmark.do_setup_cache())
-        assert benchmark.do_setup() is True, method  # skipped: NotImplementedError in setup
+    monkeypatch.setattr(importlib.import_module(f"benchmarks.{module}"), "_skip_reason", lambda: reason)
+    benchmark = get_benchmark_from_name(str(SUITE), f"{module}.{name}", extra_params=ONE_SAMPLE)
+    # A setup_cache that returned None would make asv call setup without the cache, a TypeError.
+    benchmark.set_cache(benchmark.do_setup_cache())
+    assert benchmark.do_setup() is True, name  # skipped: NotImplementedError in setup
 
 
 @pytest.mark.parametrize(

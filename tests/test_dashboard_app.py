@@ -20,12 +20,14 @@ from bncvl.commands import dashboard as dashboard_cli
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set
 from bncvl.testing.runs import write_run
 from tests.conftest import (
+    FAILED,
     PLANTED_AT,
     PLANTED_FLOPS,
     PLANTED_FLOPS_EVIDENCE,
     PLANTED_TIME,
     PLANTED_TIME_EVIDENCE,
     PLANTED_UTILIZATION,
+    publish_into,
 )
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -41,16 +43,14 @@ def served_options() -> Iterator[None]:
 
 @pytest.fixture
 def app(
-    results_set: tuple[Path, list[str]],
-    runs_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    served_options: None,
+    results_store: Path, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
 ) -> AppTest:
-    """The dashboard on the fixture results and runs, with an asv.conf.json that sets show_commit_url."""
+    """The dashboard on the store published from the fixture results, and the runs, with an asv.conf.json that
+    sets show_commit_url. The results directory it is given does not exist: the pages read the store."""
     (tmp_path / "asv.conf.json").write_text('{\n  // asv allows comments\n  "show_commit_url": "' + GITHUB + '"\n}')
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(results_set[0]))
+    monkeypatch.setenv("BNCVL_STORE", str(results_store))
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
     test = AppTest.from_file(str(APP), default_timeout=120)
     test.run()
@@ -92,9 +92,12 @@ def test_overview_shows_machines_commits_health_and_latest_regressions(
     assert machines.loc[GPU_MACHINE, "gpu_driver"] == "550.90.07"
     assert machines.loc[CPU_MACHINE, "gpu_model"] == "none"
     assert machines.loc[CPU_MACHINE, "commits"] == 8
-    assert "failed" in app.error[0].value and app.error[0].value.endswith("16 failed, 0 invalid.")
+    health = app.error[0].value
+    assert health.endswith("16 failed, 0 invalid. Each is listed below with its result file.")
     broken = app.dataframe[1].value
     assert list(broken["benchmark"]) == ["bench_latency.Latency.time_backward"]
+    assert list(broken["status"]) == ["failed"] and list(broken["commits"]) == [1]
+    assert list(broken["first_file"]) == [f"{CPU_MACHINE}/{hashes[FAILED[1]][:8]}-virtualenv-py3.11-torch2.13.0.json"]
     latest = app.dataframe[2].value
     evidence = {PLANTED_TIME_EVIDENCE.benchmark, PLANTED_FLOPS_EVIDENCE.benchmark}
     assert set(latest["benchmark"]) == {PLANTED_TIME.benchmark, PLANTED_FLOPS.benchmark, *evidence}
@@ -299,7 +302,7 @@ def test_quantization_compares_runs_and_tracks_benchmarks(app: AppTest, results_
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str]]:
     """What a first `make run` leaves: one CPU machine, 2 commits, every preset in the params but only tiny measured,
-    one process per relative timing (a --quick run); and one analysis run."""
+    one process per relative timing (a --quick run), published into the embedded store; and one analysis run."""
     root = tmp_path_factory.mktemp("quick")
     variants = ("reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit")
     hashes = write_results_set(
@@ -313,6 +316,7 @@ def quick_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
         processes=1,
     )
     write_run(root / "runs", "default")
+    publish_into(root / "results" / "bncvl-store.sqlite", root / "results", root / "runs")
     return root / "results", root / "runs", hashes
 
 
@@ -321,6 +325,7 @@ def quick_app(
     quick_results: tuple[Path, Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
 ) -> AppTest:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BNCVL_STORE", raising=False)  # the embedded store of the results directory
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(quick_results[0]))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(quick_results[1]))
     test = AppTest.from_file(str(APP), default_timeout=120)
@@ -390,6 +395,7 @@ def test_empty_directories_show_the_command_to_run(
     page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served_options: None
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BNCVL_STORE", raising=False)
     monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "no-runs"))
     app = AppTest.from_file(str(APP), default_timeout=60)
@@ -398,6 +404,13 @@ def test_empty_directories_show_the_command_to_run(
     commands = " ".join(block.value for block in app.code)
     assert "asv run" in commands or "bncvl analyze" in commands
     assert not app.exception
+    if page != "quantization":
+        (error,) = app.error
+        assert (
+            error.value
+            == f"no store at {tmp_path / 'no-results' / 'bncvl-store.sqlite'}: run `bncvl publish` to create it"
+        )
+        assert "bncvl publish" in commands
 
 
 def test_cli_directories_come_from_flags_then_environment_then_asv_conf(
@@ -426,8 +439,9 @@ def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
     args = parser.parse_args(["--results-dir", str(tmp_path)])
     dirs = dashboard_cli.resolve_dirs(args.results_dir, str(tmp_path / "runs"), environ={})
     assert dirs.results_dirs == (tmp_path,)
-    command, environ = dashboard_cli.streamlit_command(dirs, args.port, args.address)
+    command, environ = dashboard_cli.streamlit_command(dirs, args.port, args.address, store="postgresql://u:pw@h/db")
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert environ["BNCVL_STORE"] == "postgresql://u:pw@h/db" and not [c for c in command if "pw" in c]
     assert command[command.index("--server.port") + 1] == "8501"
     assert command[command.index("run") + 1] == str(APP)
     assert environ["BNCVL_RESULTS_DIR"] == str(tmp_path)
@@ -437,7 +451,7 @@ def test_cli_binds_localhost_and_checks_its_port(tmp_path: Path) -> None:
 
 def test_cli_turns_streamlit_magic_off_and_hides_the_deploy_button(tmp_path: Path) -> None:
     dirs = dashboard_cli.resolve_dirs([str(tmp_path)], str(tmp_path / "runs"), environ={})
-    command, _environ = dashboard_cli.streamlit_command(dirs, 8501, "127.0.0.1")
+    command, _environ = dashboard_cli.streamlit_command(dirs, 8501, "127.0.0.1", store="sqlite:///x")
     # Magic would write any bare expression of a page, such as a constant's docstring, onto the page.
     assert command[command.index("--runner.magicEnabled") + 1] == "false"
     assert command[command.index("--client.toolbarMode") + 1] == "viewer"
@@ -486,3 +500,200 @@ def test_quantization_says_its_benchmarks_train_apart_from_the_runs(app: AppTest
     open_page(app, "quantization")
     (note,) = [caption.value for caption in app.caption if "bench_quantization" in caption.value]
     assert "not the runs above" in note
+
+
+PAGES = ("overview", "regressions", "trends", "devices", "memory_gpu", "quantization")
+
+
+def test_every_page_reads_the_store_not_the_files(
+    results_store: Path, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With asv's reader made to fail and no results directory, every page shows what a store copy holds, a fact
+    changed in the store included."""
+    import shutil
+    import sqlite3
+
+    import bncvl.track.results
+
+    store = tmp_path / "copy.sqlite"
+    shutil.copy(results_store, store)
+    with sqlite3.connect(store) as connection:
+        facts = json.loads(
+            connection.execute("SELECT facts FROM machines WHERE name = ?", (GPU_MACHINE,)).fetchone()[0]
+        )
+        facts["gpu_model"] = "NVIDIA H200 (edited in the store)"
+        connection.execute("UPDATE machines SET facts = ? WHERE name = ?", (json.dumps(facts), GPU_MACHINE))
+
+    def no_files(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a page read asv's files")
+
+    for name in ("load_results", "load_result_file", "_load_directory"):
+        monkeypatch.setattr(bncvl.track.results, name, no_files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", str(store))
+    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(tmp_path / "no-results"))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    machines = app.dataframe[0].value.set_index("machine")
+    assert machines.loc[GPU_MACHINE, "gpu_model"] == "NVIDIA H200 (edited in the store)"
+    for page in PAGES:
+        open_page(app, page)
+        assert len(app.dataframe) + len(chart_specs(app)) >= 1, page
+        assert not [e.value for e in app.error if "store" in e.value], page
+
+
+def test_a_publish_shows_on_the_next_rerun(
+    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(results_set[0], results)
+    newest = sorted(results.glob(f"{CPU_MACHINE}/*-*.json"), key=lambda p: json.loads(p.read_text())["date"])[-1]
+    aside = tmp_path / newest.name
+    newest.rename(aside)
+    store = publish_into(tmp_path / "store.sqlite", results)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", str(store))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    assert app.dataframe[0].value.set_index("machine").loc[CPU_MACHINE, "commits"] == 7
+    aside.rename(newest)
+    publish_into(store, results)
+    import time
+
+    time.sleep(1.1)  # the store's state is asked at most once a second
+    app.run()
+    assert app.dataframe[0].value.set_index("machine").loc[CPU_MACHINE, "commits"] == 8
+
+
+def test_html_in_names_and_commit_messages_is_shown_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A benchmark name, parameter value, machine fact and commit message holding HTML: stored verbatim, shown as
+    text in tables, escaped for plotly (which draws a subset of HTML, links included), never as HTML."""
+    import subprocess
+
+    from tests.store_cases import HOSTILE, write_hostile_results
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", HOSTILE], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    results = tmp_path / "results"
+    write_hostile_results(results, commit)
+    from bncvl.cli import main as bncvl
+
+    store = tmp_path / "store.sqlite"
+    assert (
+        bncvl(["publish", "--store", str(store), "--results-dir", str(results), "--no-runs", "--repo", str(repo)]) == 0
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", str(store))
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    assert app.dataframe[0].value.loc[0, "gpu_model"] == HOSTILE, "a table cell is text"
+    escaped = HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    seen_escaped = False
+    for page in PAGES:
+        open_page(app, page)
+        for element in app.markdown:
+            if "<script>" in element.value:
+                assert not element.proto.allow_html, (page, element.value)
+        for spec in chart_specs(app):
+            dumped = json.dumps(spec)
+            assert "<script>" not in dumped, page
+            seen_escaped |= escaped[:20] in dumped
+    open_page(app, "trends")
+    (picker,) = [box for box in app.selectbox if box.label == "Benchmark"]
+    assert picker.value == HOSTILE
+    (spec,) = chart_specs(app)
+    assert spec["layout"]["title"]["text"] == escaped
+    assert seen_escaped
+
+
+def run_dashboard_cli(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> list[dict[str, str]]:
+    """``bncvl dashboard argv`` with Streamlit's start recorded instead of run: the environments it would get."""
+    import subprocess
+
+    started: list[dict[str, str]] = []
+
+    def record(command: list[str], env: dict[str, str]) -> int:
+        started.append(env)
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", record)
+    from bncvl.cli import main as bncvl
+
+    code = bncvl(["dashboard", *argv])
+    assert code in (0, 2)
+    return started if code == 0 else [{"exit": "2"}]
+
+
+def test_cli_publishes_into_the_embedded_store_then_serves_it(
+    results_set: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(results_set[0], results)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BNCVL_STORE", raising=False)
+    (started,) = run_dashboard_cli(monkeypatch, ["--results-dir", str(results), "--runs-dir", str(tmp_path / "runs")])
+    embedded = results / "bncvl-store.sqlite"
+    assert started["BNCVL_STORE"] == f"sqlite:///{embedded}"
+    out, err = capsys.readouterr()
+    assert "16 result file(s) published (16 new, 0 replaced)" in out
+    assert f"bncvl dashboard: store sqlite:///{embedded}; runs {tmp_path / 'runs'}" in err
+    run_dashboard_cli(monkeypatch, ["--results-dir", str(results)])
+    assert "0 result file(s) published (0 new, 0 replaced), 16 unchanged" in capsys.readouterr().out
+    run_dashboard_cli(monkeypatch, ["--results-dir", str(results), "--no-publish"])
+    assert "published" not in capsys.readouterr().out
+
+
+def test_cli_reads_a_given_store_without_publishing_and_never_shows_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://reader:s3cret-pw@127.0.0.1:{port}/bncvl"
+    monkeypatch.chdir(tmp_path)
+    (started,) = run_dashboard_cli(monkeypatch, ["--store", url])
+    assert started["BNCVL_STORE"] == f"postgresql+psycopg://reader:s3cret-pw@127.0.0.1:{port}/bncvl"
+    out, err = capsys.readouterr()
+    assert out == "" and "s3cret" not in err
+    assert f"bncvl dashboard: store postgresql://reader:***@127.0.0.1:{port}/bncvl;" in err
+    monkeypatch.setenv("BNCVL_STORE", url)
+    (started,) = run_dashboard_cli(monkeypatch, [])
+    assert "s3cret" not in "".join(capsys.readouterr())
+    (failed,) = run_dashboard_cli(monkeypatch, ["--results-dir", str(tmp_path)])
+    assert failed == {"exit": "2"}, "publishing into an unreachable store: nothing served"
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith(
+        "bncvl dashboard: error: cannot use the store postgresql://reader:***@"
+    )
+    assert "s3cret" not in out + err
+
+
+def test_a_page_never_shows_the_store_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", f"postgresql://reader:s3cret-pw@127.0.0.1:{port}/bncvl")
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(tmp_path / "runs"))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.run()
+    for page in PAGES:
+        open_page(app, page)
+        shown = [e.value for e in (*app.error, *app.markdown, *app.caption, *app.info, *app.warning, *app.code)]
+        assert not [text for text in shown if "s3cret" in text], page
+        assert any(f"cannot use the store postgresql://reader:***@127.0.0.1:{port}/bncvl" in t for t in shown), page

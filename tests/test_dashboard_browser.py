@@ -107,11 +107,11 @@ def serve(command: list[str], port: int, **popen: object) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(results_set: tuple[Path, list[str]], runs_dir: Path) -> Iterator[str]:
+def server(results_set: tuple[Path, list[str]], results_store: Path, runs_dir: Path) -> Iterator[str]:
     """`streamlit run` as `bncvl dashboard` starts it, on a free port of 127.0.0.1; yields its URL."""
     port = free_port()
     dirs = dashboard_cli.DataDirs((results_set[0],), runs_dir, None)
-    command, environ = dashboard_cli.streamlit_command(dirs, port, "127.0.0.1")
+    command, environ = dashboard_cli.streamlit_command(dirs, port, "127.0.0.1", store=str(results_store))
     with serve(command, port, env=environ) as url:
         yield url
 

@@ -272,6 +272,10 @@ def test_pipeline_trains_into_an_empty_default_run(tmp_path: Path, monkeypatch: 
     assert fake.runs == [tmp_path / "runs" / "default"]
     assert [path.name for path in (tmp_path / "runs").iterdir()] == ["default"]
     assert (tmp_path / "runs" / "default" / METRICS).is_file()
+    import sqlite3  # the pipeline published the run into the embedded store, for the dashboard
+
+    with sqlite3.connect(tmp_path / ".asv" / "results" / "bncvl-store.sqlite") as connection:
+        assert connection.execute("SELECT name, complete FROM analysis_runs").fetchall() == [("default", 1)]
 
 
 @pytest.mark.parametrize(

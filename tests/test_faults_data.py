@@ -145,10 +145,20 @@ def render_every_page(results_dir: Path, runs_dir: Path) -> dict[str, dict]:
     return shown
 
 
+def publish_for_dashboard(results_dir: Path, workdir: Path) -> Path:
+    """Publish ``results_dir`` into a store in ``workdir``, as ``bncvl dashboard`` does before it serves: the pages
+    read the store, and what the publish skipped or warned about is kept there for them to show."""
+    from tests.conftest import publish_into
+
+    store = workdir / "dashboard-store.sqlite"
+    store.unlink(missing_ok=True)
+    return publish_into(store, results_dir)
+
+
 def pages_report(results_dir: str, runs_dir: str, workdir: str) -> None:
     """Entry point of the page subprocess: :func:`render_every_page` as JSON on stdout's last line."""
     os.chdir(workdir)
-    os.environ["BNCVL_RESULTS_DIR"] = results_dir
+    os.environ["BNCVL_STORE"] = str(publish_for_dashboard(Path(results_dir), Path(workdir)))
     os.environ["BNCVL_RUNS_DIR"] = runs_dir
     print(json.dumps(render_every_page(Path(results_dir), Path(runs_dir))))
 
@@ -162,11 +172,12 @@ def assert_every_page_renders(shown: dict[str, dict], with_content: bool = True)
 
 @pytest.fixture
 def in_dashboard(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], dict]:
-    """Render every page in this process on a results directory (for faults that cannot exhaust memory)."""
+    """Render every page in this process on a results directory published into a store (for faults that cannot
+    exhaust memory)."""
 
     def render(results_dir: Path) -> dict[str, dict]:
         monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("BNCVL_RESULTS_DIR", str(results_dir))
+        monkeypatch.setenv("BNCVL_STORE", str(publish_for_dashboard(results_dir, tmp_path)))
         monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
         return render_every_page(results_dir, runs_dir)
 
@@ -341,7 +352,7 @@ def test_absurd_value_every_page_renders_and_counts_it(
     assert_every_page_renders(shown)
     overview = shown["overview"]
     (health,) = overview["errors"]
-    assert health.endswith("16 failed, 1 invalid (named in the warnings above).")
+    assert health.endswith("16 failed, 1 invalid. Each is listed below with its result file.")
     (warning,) = overview["warnings"]
     assert str(path) in warning and hashes[CORRUPT_AT][:8] in warning
     latest = json.loads(overview["tables"][2])
@@ -380,7 +391,7 @@ def test_value_of_the_wrong_type_is_invalid_named_and_every_page_renders(
     assert (results.points["status"] == "ok").sum() == (load_results(results_set[0]).points["status"] == "ok").sum() - 1
     shown = in_dashboard(root)
     assert_every_page_renders(shown)
-    assert shown["overview"]["errors"][0].endswith("1 invalid (named in the warnings above).")
+    assert shown["overview"]["errors"][0].endswith("1 invalid. Each is listed below with its result file.")
 
 
 def samples_of_strings(document: dict) -> None:
@@ -499,7 +510,7 @@ def test_regressions_csv_download_is_neutralised(
 
     monkeypatch.setattr(streamlit, "download_button", recording)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("BNCVL_RESULTS_DIR", str(root))
+    monkeypatch.setenv("BNCVL_STORE", str(publish_for_dashboard(root, tmp_path)))
     monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()

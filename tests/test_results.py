@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 
@@ -28,7 +30,12 @@ from bncvl.track.comparisons import (  # noqa: E402
     variant_speedups,
 )
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR  # noqa: E402
-from bncvl.track.results import load_results  # noqa: E402
+from bncvl.track.results import (  # noqa: E402
+    load_benchmark_catalogue,
+    load_machine_record,
+    load_result_file,
+    load_results,
+)
 from dashboard.data import fingerprint  # noqa: E402
 from tests.conftest import (  # noqa: E402
     FAILED,
@@ -215,6 +222,50 @@ def test_each_bad_file_is_named_and_the_rest_loads(results_set: tuple[Path, list
     assert gpu["gpu_model"] == "NVIDIA H100 80GB HBM3", "facts come from the result files' params"
     renamed_rows = results.points[results.points["benchmark"] == "bench_latency.Latency.time_forward_old"]
     assert len(renamed_rows) == 16 and renamed_rows["unit"].isna().all()
+
+
+def test_one_file_reads_as_in_its_directory_from_its_path_or_its_bytes(
+    results_set: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    source, _hashes = results_set
+    root = tmp_path / "results"
+    shutil.copytree(source, root)
+    truncated, newer, renamed = sorted((root / CPU_MACHINE).glob("*-*.json"))[:3]
+    truncated.write_text(truncated.read_text()[:500])
+    newer.write_text(json.dumps({**json.loads(newer.read_text()), "version": 3}))
+    document = json.loads(renamed.read_text())
+    document["results"]["bench_latency.Latency.time_old"] = document["results"].pop(
+        "bench_latency.Latency.time_backward"
+    )
+    renamed.write_text(json.dumps(document))
+    whole = load_results(root)
+    benchmarks, catalogue_warnings = load_benchmark_catalogue(root)
+    assert catalogue_warnings == [] and benchmarks == whole.benchmarks
+    keys = ["machine", "commit_hash", "benchmark", "params"]
+    for path in sorted(root.glob("*/*-*.json")):
+        record, machine_warnings = load_machine_record(path.parent)
+        assert machine_warnings == []
+        from_path = load_result_file(path, benchmarks, record)
+        from_bytes = load_result_file(path, benchmarks, record, path.read_bytes())
+        assert from_path.warnings == from_bytes.warnings == tuple(w for w in whole.warnings if w.startswith(str(path)))
+        pd.testing.assert_frame_equal(from_path.points, from_bytes.points)
+        in_whole = whole.points[
+            (whole.points["machine"] == path.parent.name) & whole.points["commit_hash"].str.startswith(path.name[:8])
+        ]
+        assert len(from_path.points) == len(in_whole)
+        if in_whole.empty:
+            continue
+        mine = (
+            from_path.points.drop(columns="order").astype({k: str for k in keys}).sort_values(keys, ignore_index=True)
+        )
+        theirs = in_whole.drop(columns="order").astype({k: str for k in keys}).sort_values(keys, ignore_index=True)
+        pd.testing.assert_frame_equal(mine, theirs[mine.columns], check_categorical=False)
+    assert "Error parsing JSON" in load_result_file(truncated, benchmarks, {}, truncated.read_bytes()).warnings[0]
+    too_new = load_result_file(newer, benchmarks, {}, newer.read_bytes()).warnings[0]
+    assert "newer than what this version of asv understands" in too_new
+    assert load_machine_record(tmp_path)[1] == [
+        f"{tmp_path / 'machine.json'}: missing; the machine's facts are taken from its result files"
+    ]
 
 
 def test_fingerprint_changes_when_a_file_changes(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
@@ -510,3 +561,55 @@ def test_relative_timings_without_per_process_values_are_judged_on_their_value(
         "RelativeCpuTime.track_eval_forward: too few processes (1+1 processes; 7 each needed)"
         in (time_step["evidence"])
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),
+    st.floats(1e-6, 1e6),
+    st.sampled_from([0.0, 0.01, 0.05, 0.2]),
+    st.booleans(),
+)
+def test_a_series_within_the_threshold_has_no_step_by_asv_own_rule(
+    positions: list[float], scale: float, threshold: float, weighted: bool
+) -> None:
+    """within_threshold lets step detection skip a series only where asv itself reports no jump."""
+    from asv import step_detect
+
+    from bncvl.track.changes import within_threshold
+
+    values = [scale * (1 + threshold * p) for p in positions]
+    assert within_threshold(values, threshold)
+    weights = [1.0 + p for p in positions] if weighted else None
+    _last, _best, jumps = step_detect.detect_regressions(step_detect.detect_steps(values, weights), threshold)
+    assert not jumps
+    inverted = [1 / v for v in values]
+    assert within_threshold(inverted, threshold * (1 + 1e-9))
+    _last, _best, jumps = step_detect.detect_regressions(step_detect.detect_steps(inverted, weights), threshold)
+    assert not jumps
+
+
+def test_within_threshold_refuses_what_it_cannot_vouch_for() -> None:
+    from bncvl.track.changes import within_threshold
+
+    assert not within_threshold([1.0, 1.06], 0.05), "a 6 % spread may hold a step"
+    assert not within_threshold([0.0, 0.0], 0.05) and not within_threshold([-1.0, -1.0], 0.05), "not positive"
+    assert not within_threshold([None, None], 0.05), "nothing to vouch for"
+    assert within_threshold([None, 2.0, 2.1], 0.05)
+
+
+def test_comparisons_of_a_benchmark_without_devices_are_empty_not_a_crash() -> None:
+    """A benchmark with a ``variant`` but no ``device`` parameter (every device missing) has nothing to compare."""
+    rows = pd.DataFrame(
+        {
+            "machine": pd.Categorical(["box", "box"]),
+            "variant": pd.Categorical(["reference", "fast"]),
+            "device": pd.Categorical([None, None]),
+            "preset": pd.Categorical([None, None]),
+            "dtype": pd.Categorical([None, None]),
+            "value": [2.0, 1.0],
+        }
+    )
+    assert device_comparison(rows, "bench_x.X.time_y", "seconds").empty
+    speedups = variant_speedups(rows, "bench_x.X.time_y", "seconds").set_index("variant")
+    assert speedups.loc["fast", "speedup_vs_reference"] == pytest.approx(2.0)

@@ -17,7 +17,14 @@ sa = pytest.importorskip("sqlalchemy", reason="needs the store extra")
 from bncvl.cli import main as bncvl  # noqa: E402 - after the extras' guards
 from bncvl.store import schema as t  # noqa: E402
 from bncvl.store.engine import SCHEMA_VERSION, STORE_FILE, StoreError, open_store, resolve_url  # noqa: E402
-from bncvl.store.query import load_changes, load_commits, load_points, load_store  # noqa: E402
+from bncvl.store.query import (  # noqa: E402
+    load_changes,
+    load_commits,
+    load_health,
+    load_points,
+    load_problems,
+    load_store,
+)
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set  # noqa: E402
 from bncvl.track.changes import find_changes  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
@@ -108,8 +115,17 @@ def test_a_corrupt_or_truncated_file_is_named_and_skipped_and_the_rest_published
     assert f"bncvl publish: skipped: {truncated}: skipped, not a readable asv results file" in err
     assert f"bncvl publish: skipped: {garbage}: skipped" in err
     assert "14 result file(s) published (14 new, 0 replaced), 0 unchanged, 2 skipped" in out
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    problems = load_problems(engine)
+    assert len(problems) == 2, "kept for the dashboard to show"
+    assert problems[0].startswith(f"{garbage}: skipped") or problems[1].startswith(f"{garbage}: skipped")
+    assert any(line.startswith(f"{truncated}: skipped, not a readable asv results file") for line in problems)
     truncated.unlink()
     garbage.unlink()
+    code, out, _ = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 0 and "0 result file(s) published (0 new, 0 replaced), 14 unchanged, 0 skipped" in out
+    assert load_problems(engine) == [], "gone with the files"
+    engine.dispose()
     store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
 
 
@@ -193,13 +209,13 @@ def test_a_store_with_a_newer_schema_is_refused_naming_both_versions(
     store = results_copy / STORE_FILE
     assert publish(capsys, store, results_copy, "--no-runs")[0] == 0
     with sqlite3.connect(store) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = '0002'")
+        connection.execute("UPDATE alembic_version SET version_num = :v", {"v": store_cases.NEWER})
     code, _out, err = publish(capsys, store, results_copy, "--no-runs")
     assert code == 2
     assert err.count("\n") == 1
     assert err.startswith("bncvl publish: error: the store sqlite:///")
-    assert f"has schema version 0002, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in err
-    with pytest.raises(StoreError, match="0002"):
+    assert f"has schema version {store_cases.NEWER}, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in err
+    with pytest.raises(StoreError, match=store_cases.NEWER):
         open_store(resolve_url(str(store), results_copy), write=False)
 
 
@@ -280,4 +296,111 @@ def test_find_changes_on_the_store_points_equals_the_stored_steps(results_copy: 
     kept = load_changes(engine)
     keys = ["machine", "benchmark", "params", "commit_before", "kind"]
     pd.testing.assert_frame_equal(store_cases.plain(kept, keys), store_cases.plain(found[kept.columns], keys))
+    engine.dispose()
+
+
+def test_an_invalid_value_is_published_marked_invalid_and_counted(
+    results_copy: Path, results_set: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file holding an absurd value (bncvl.track.validity) is published whole, that value marked invalid."""
+    from tests.conftest import PLANTED_TIME
+
+    hashes = results_set[1]
+    (path,) = (results_copy / CPU_MACHINE).glob(f"{hashes[2][:8]}-*.json")
+    document = json.loads(path.read_text())
+    document["results"][PLANTED_TIME.benchmark][0] = [1e308] * len(document["results"][PLANTED_TIME.benchmark][0])
+    path.write_text(json.dumps(document))
+    code, out, err = publish(capsys, results_copy / STORE_FILE, results_copy, "--no-runs")
+    assert code == 0, err
+    assert "16 result file(s) published (16 new, 0 replaced)" in out
+    assert f"bncvl publish: warning: {path}: benchmark {PLANTED_TIME.benchmark!r}" in err
+    problems = load_problems(open_store(resolve_url(None, results_copy), write=False))
+    assert [line for line in problems if line.startswith(f"{path}: benchmark {PLANTED_TIME.benchmark!r}")]
+    store_cases.assert_store_equals_files(str(results_copy / STORE_FILE), [results_copy])
+    engine = open_store(resolve_url(None, results_copy), write=False)
+    stored = load_points(engine, benchmarks=PLANTED_TIME.benchmark, commits=hashes[2], machines=CPU_MACHINE)
+    invalid = stored[stored["status"] == "invalid"]
+    assert len(invalid) == len(document["results"][PLANTED_TIME.benchmark][0]) - stored["status"].eq("skipped").sum()
+    assert invalid["value"].isna().all()
+    health = load_health(engine).set_index("machine")
+    assert health.loc[CPU_MACHINE, "invalid"] == len(invalid)
+    assert health.loc[GPU_MACHINE, "invalid"] == 0
+    engine.dispose()
+
+
+def test_a_store_of_the_first_schema_is_migrated_keeping_its_rows(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+
+    from bncvl.store import engine as store_engine
+
+    url = resolve_url(None, tmp_path)
+    old = store_engine._sqlite_engine(url, write=True)
+    with old.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(store_engine._MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql("INSERT INTO machines (id, name, facts, published_at) VALUES (1, 'm', '{}', 0)")
+        connection.exec_driver_sql("INSERT INTO environments (id, name) VALUES (1, 'e')")
+        connection.exec_driver_sql("INSERT INTO commits (id, hash, date) VALUES (1, 'abc', 0)")
+        connection.exec_driver_sql(
+            "INSERT INTO results (id, machine_id, commit_id, env_id, path, size, mtime_ns, sha256, value_count, "
+            "skipped_count, failed_count, published_at) VALUES (1, 1, 1, 1, 'm/abc-e.json', 1, 1, 'x', 5, 1, 1, 0)"
+        )
+    old.dispose()
+    with pytest.raises(StoreError, match=r"schema version 0001, older than this bncvl's .*run `bncvl publish`"):
+        open_store(url, write=False)
+    engine = open_store(url, write=True)
+    with engine.connect() as connection:
+        assert store_engine.schema_version(connection) == SCHEMA_VERSION
+        assert compare_metadata(MigrationContext.configure(connection), t.metadata) == []
+        row = connection.execute(sa.select(t.results.c.path, t.results.c.invalid_count)).one()
+    assert tuple(row) == ("m/abc-e.json", 0)
+    assert load_health(engine).loc[0, ["ok", "skipped", "failed", "invalid"]].tolist() == [3, 1, 1, 0]
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("factor", "found"), [(1.3, [36, 5]), (1 / 1.5, [36])], ids=["worse again", "reverted"])
+def test_a_new_commit_finds_steps_in_its_window_and_keeps_older_ones_that_hold(
+    factor: float, found: list[int], tmp_path: Path, capsys
+) -> None:
+    """Publishing the newest commits searches the 20 before them: a step there is found; an older one is kept
+    while the newest level still shows it (as asv, over the whole history, reports it) and dropped once reverted."""
+    from bncvl.store import DEFAULT_STEPS_WINDOW
+    from bncvl.testing.results import PlantedStep
+
+    where = {"variant": "fused", "preset": "medium", "device": "cpu"}
+    name = "bench_latency.Latency.time_eval_forward"
+    old, new = PlantedStep(CPU_MACHINE, name, 5, 1.5, where), PlantedStep(CPU_MACHINE, name, 36, factor, where)
+    full = tmp_path / "full"
+    hashes = write_results_set(full, commits=40, machines=[CPU_MACHINE], steps=[old, new])
+    early = tmp_path / "early"
+    shutil.copytree(full, early)
+    for commit in hashes[34:]:
+        for path in early.glob(f"{CPU_MACHINE}/{commit[:8]}-*.json"):
+            path.unlink()
+    store = tmp_path / STORE_FILE
+    assert publish(capsys, store, early, "--no-runs")[0] == 0
+    engine = open_store(resolve_url(str(store), early), write=False)
+    first = load_changes(engine, benchmarks=name)
+    assert list(first["commit_after"]) == [hashes[5]], "the whole history is searched at first"
+    columns = (t.steps.c.series_id, t.steps.c.commit_before_id, t.steps.c.value_before, t.steps.c.evidence)
+    with engine.connect() as connection:
+        first_rows = set(connection.execute(sa.select(*columns)).all())
+    code, out, _ = publish(capsys, store, full, "--no-runs")
+    assert code == 0 and "6 result file(s) published (6 new, 0 replaced)" in out
+    steps = load_changes(engine, benchmarks=name)
+    assert list(steps["commit_after"]) == [hashes[i] for i in found]
+    with engine.connect() as connection:
+        after = set(connection.execute(sa.select(*columns)).all())
+        window_start = connection.execute(
+            sa.select(t.commits.c.id).where(t.commits.c.hash == hashes[34 - DEFAULT_STEPS_WINDOW])
+        ).scalar_one()
+    older = {row for row in after if row.commit_before_id < window_start}
+    assert older <= first_rows, "a step before the window is the one found before, untouched"
+    assert bool(older) == (5 in found), "kept while it holds, dropped once reverted"
+    store_cases.assert_store_equals_files(str(store), [full], step_rtol=1e-3)
     engine.dispose()

@@ -128,12 +128,15 @@ def test_a_store_with_a_newer_schema_is_refused_naming_both_versions(store: str,
     assert run_publish(store, results).returncode == 0
     engine = open_store(resolve_url(store, results), write=True)
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": store_cases.NEWER})
     engine.dispose()
     completed = run_publish(store, results)
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1
-    assert f"has schema version 0002, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl" in completed.stderr
+    assert (
+        f"has schema version {store_cases.NEWER}, newer than this bncvl's {SCHEMA_VERSION}; upgrade bncvl"
+        in completed.stderr
+    )
 
 
 def test_html_and_sql_metacharacters_are_stored_verbatim(store: str, tmp_path: Path) -> None:
@@ -178,3 +181,50 @@ def test_without_server_binaries_these_tests_fail_in_ci_and_skip_elsewhere(ci: s
     )
     assert (completed.returncode, outcome in completed.stdout) == (code, True), completed.stdout[-2000:]
     assert f"no PostgreSQL server binaries (initdb, pg_ctl); apt-get install -y {APT_PACKAGE}" in completed.stdout
+
+
+def read_only_grants(database: str) -> list[str]:
+    """The statements docs/store.md gives for the dashboard's read-only role, for the database ``database``."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "store.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in text.split("```sql\n")[1:]]
+    (grants,) = [block for block in blocks if "bncvl_dashboard" in block]
+    statements = [line.split("--", 1)[0].strip() for line in grants.splitlines()]
+    return [s.replace("DATABASE bncvl ", f'DATABASE "{database}" ') for s in statements if s]
+
+
+def test_the_dashboard_works_with_a_read_only_role_and_that_role_cannot_publish(
+    server: str, store: str, results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """docs/store.md's grants, given before the first publish creates the tables: the dashboard role reads every
+    page; a publish with it is refused in one line, exit 2, its password never shown."""
+    pytest.importorskip("streamlit", reason="needs the dashboard extra")
+    from streamlit.testing.v1 import AppTest
+
+    database = sa.make_url(store).database
+    admin = sa.create_engine(sa.make_url(store).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("DROP ROLE IF EXISTS bncvl_dashboard")
+        connection.exec_driver_sql("CREATE ROLE bncvl_dashboard LOGIN PASSWORD 'dashboard-pw'")
+        for statement in read_only_grants(database):
+            connection.exec_driver_sql(statement)
+    admin.dispose()
+    assert run_publish(store, results_set[0]).returncode == 0
+    reader = sa.make_url(store).set(username="bncvl_dashboard", password="dashboard-pw")
+    reader_url = reader.render_as_string(hide_password=False)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BNCVL_STORE", reader_url)
+    monkeypatch.setenv("BNCVL_RUNS_DIR", str(runs_dir))
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"), default_timeout=120)
+    app.run()
+    assert {metric.label: metric.value for metric in app.metric}["Machines"] == "2"
+    for page in ("overview", "regressions", "trends", "devices", "memory_gpu", "quantization"):
+        app.switch_page(f"views/{page}.py").run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+        assert not [e.value for e in app.error if "store" in e.value], page
+        assert len(app.dataframe) + len(app.get("plotly_chart")) >= 1, page
+
+    refused = run_publish(reader_url, results_set[0])
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "permission denied" in refused.stderr
+    assert "dashboard-pw" not in refused.stdout + refused.stderr

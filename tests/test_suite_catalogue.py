@@ -125,6 +125,8 @@ def test_time_benchmarks_and_relative_timings_run_once_per_round(combinations: l
     expected = {
         *suite.in_class("bench_latency.Latency"),
         *suite.in_class("bench_dashboard.DashboardLoad"),
+        *suite.in_class("bench_store.StorePages"),
+        *suite.in_class("bench_store.StorePublish"),
         *suite.in_class("bench_relative.RelativeWallTime"),
         *suite.in_class("bench_relative.RelativeCpuTime"),
     }

@@ -7,9 +7,12 @@
    ``<runs-dir>/default`` unless that run is complete; an incomplete one (an
    interrupted analysis) is first moved aside to
    ``default.interrupted-<YYYYmmdd-HHMMSS>``, where it stays readable;
-4. serve the dashboard on those results on 127.0.0.1.
+4. publish the results and the analysis runs into the embedded results
+   store (``bncvl publish``: only what is new is read, and the steps of
+   the series it wrote are found);
+5. serve the dashboard on that store on 127.0.0.1.
 
-A second run reuses everything that exists, so it goes straight to step 4.
+A second run reuses everything that exists, so it goes straight to steps 4 and 5.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
-    from bncvl.commands import analyze, dashboard
+    from bncvl.commands import analyze, dashboard, publish
 
     repo = Path.cwd()
     if not (repo / asv.CONF_NAME).is_file():
@@ -165,12 +168,19 @@ def main(args: argparse.Namespace, run: Runner = subprocess.call) -> int:
         if code != 0:
             return code
 
+    _step(4, "publish the results and the analysis runs into the results store")
+    code = run_command(publish, ["--runs-dir", str(runs_dir)])
+    if code == 2:
+        return code
+    if code == 1:
+        print("bncvl pipeline: some files were skipped (named above); the rest is published", file=sys.stderr)
+
     print(f"\nresults ready in {time.perf_counter() - started:.0f} s")
     if args.no_serve:
         return 0
-    _step(4, "serve the dashboard (Ctrl-C to stop)")
-    return run_command(dashboard, ["--runs-dir", str(runs_dir), "--port", str(args.port)])
+    _step(5, "serve the dashboard (Ctrl-C to stop)")
+    return run_command(dashboard, ["--no-publish", "--runs-dir", str(runs_dir), "--port", str(args.port)])
 
 
 def _step(number: int, text: str) -> None:
-    print(f"\n== [{number}/4] {text}", flush=True)
+    print(f"\n== [{number}/5] {text}", flush=True)

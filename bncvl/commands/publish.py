@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bncvl._extras import needs_extra
 from bncvl.commands import common_args
+from bncvl.store import DEFAULT_STEPS_WINDOW
 from bncvl.track.asv import EXAMPLE_RESULTS_DIR, RESULTS_ENV, RUNS_ENV, find_conf, read_conf, resolve_dirs
 
 __all__ = ["configure", "default_repo", "main"]
@@ -41,6 +42,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     common_args.add_runs_dir(parser, None, f"${RUNS_ENV}, else {common_args.DEFAULT_RUNS_DIR}/")
     parser.add_argument("--no-runs", action="store_true", help="do not publish the analysis runs")
+    parser.add_argument(
+        "--steps-window",
+        type=int,
+        default=DEFAULT_STEPS_WINDOW,
+        metavar="N",
+        help="find steps over the N commits before the oldest one published (default: "
+        f"{DEFAULT_STEPS_WINDOW}; 0: the whole history)",
+    )
     parser.add_argument(
         "--repo",
         type=Path,
@@ -90,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
         if not args.no_runs:
             publisher.publish_runs(dirs.runs_dir)
         report = publisher.report
-        report.series_detected, report.steps = redetect(engine, publisher.touched)
+        report.series_detected, report.steps = redetect(engine, publisher.touched, args.steps_window)
         publisher.optimize()
     except exc.DBAPIError as error:
         detail = " ".join(str(error.orig or error).split())

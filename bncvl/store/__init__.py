@@ -12,3 +12,8 @@ stay the source of truth: ``bncvl publish`` copies them in.
 - :mod:`bncvl.store.steps`: the steps of the series a publish touched;
 - :mod:`bncvl.store.query`: the dashboard's frames, filtered in SQL.
 """
+
+DEFAULT_STEPS_WINDOW = 20
+"""Commits of history before the oldest newly published one that a publish's step detection searches
+(:mod:`bncvl.store.steps`, ``bncvl publish --steps-window``). At 20, step detection after one new commit of a GPU
+host (2,327 series) takes about 2 s on a 2-core machine (docs/measurements/2026-12-04-store-scale.md)."""

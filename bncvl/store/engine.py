@@ -45,7 +45,7 @@ __all__ = [
 
 STORE_FILE = "bncvl-store.sqlite"
 """The embedded store's file in asv's results directory (asv reads only ``*.json`` there)."""
-SCHEMA_VERSION = "0001"
+SCHEMA_VERSION = "0002"
 """The newest migration of ``bncvl/store/migrations/versions``: the schema this bncvl reads and writes."""
 BUSY_TIMEOUT_MS = 120_000
 """How long an SQLite writer waits for the write lock: a publish holds it for one file, or for one machine's step
@@ -146,15 +146,25 @@ def schema_version(connection: sa.Connection) -> str | None:
     return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _check_version(found: str | None, url: sa.URL) -> None:
+def _check_version(found: str | None, url: sa.URL, *, write: bool) -> None:
+    """Refuse a schema this bncvl cannot use: a newer one, an unknown one, or (reading) an older one."""
     if found is None or found == SCHEMA_VERSION:
         return
-    newer = found.isdigit() and int(found) > int(SCHEMA_VERSION)
-    relation = "newer than" if newer else "unknown to"
-    raise StoreError(
-        f"the store {describe(url)} has schema version {found}, {relation} this bncvl's {SCHEMA_VERSION}; "
-        + ("upgrade bncvl to use it" if newer else "it was not written by bncvl")
-    )
+    if not found.isdigit():
+        raise StoreError(
+            f"the store {describe(url)} has schema version {found}, unknown to this bncvl's {SCHEMA_VERSION}; "
+            "it was not written by bncvl"
+        )
+    if int(found) > int(SCHEMA_VERSION):
+        raise StoreError(
+            f"the store {describe(url)} has schema version {found}, newer than this bncvl's {SCHEMA_VERSION}; "
+            "upgrade bncvl to use it"
+        )
+    if not write:
+        raise StoreError(
+            f"the store {describe(url)} has schema version {found}, older than this bncvl's {SCHEMA_VERSION}; "
+            "run `bncvl publish` with this bncvl to migrate it"
+        )
 
 
 def _migrate(connection: sa.Connection) -> None:
@@ -163,7 +173,7 @@ def _migrate(connection: sa.Connection) -> None:
 
     if connection.dialect.name == "postgresql":
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
-    _check_version(schema_version(connection), connection.engine.url)
+    _check_version(schema_version(connection), connection.engine.url, write=True)
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
@@ -180,7 +190,8 @@ def open_store(url: sa.URL, *, write: bool) -> sa.Engine:
 
     Raises:
         StoreError: the server cannot be reached or refuses the login, the store is missing (reading), or its
-            schema is newer than this bncvl's (or, reading, older). One line, without the password.
+            schema is newer than this bncvl's (or, reading, older: a publish migrates it). One line, without the
+            password.
     """
     engine = _sqlite_engine(url, write) if url.get_backend_name() == "sqlite" else _postgres_engine(url)
     try:
@@ -189,7 +200,7 @@ def open_store(url: sa.URL, *, write: bool) -> sa.Engine:
                 _migrate(connection)
             else:
                 found = schema_version(connection)
-                _check_version(found, url)
+                _check_version(found, url, write=False)
                 if found is None:
                     raise StoreError(f"{describe(url)} holds no store: run `bncvl publish` to create it")
     except exc.DBAPIError as error:

@@ -1,11 +1,10 @@
-"""Read asv's result files one at a time, as the dashboard reads them, for publishing.
+"""Read asv's result files one at a time, as the dashboard's reader reads them, for publishing.
 
-Each file goes through :func:`bncvl.track.results.load_results` (so the store
-holds exactly what the dashboard shows from the files: the same statuses,
-statistics, hidden stale versions and warnings) on a one-file view of the
-results directory: a temporary directory that links ``benchmarks.json`` and
-the machine's ``machine.json`` and holds a *copy* of the result file, so the
-bytes that are hashed are the bytes that are read, even while asv writes.
+Each file goes through :func:`bncvl.track.results.load_result_file` (so the
+store holds exactly what :func:`bncvl.track.results.load_results` reads from
+the files: the same statuses, statistics, hidden stale versions and
+warnings), given the bytes the publisher has read and hashed, so the bytes
+that are hashed are the bytes that are read, even while asv writes.
 
 Commit subjects and messages come from git where the commit is known.
 """
@@ -14,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +26,9 @@ with needs_extra("store", "bncvl.store.ingest"):
     import numpy as np
     import pandas as pd
 
-    from bncvl.track.results import ResultsSet, load_results
+    from bncvl.track.results import ResultsSet, load_benchmark_catalogue, load_machine_record, load_result_file
 
-__all__ = ["FileValues", "OneFileView", "commit_messages", "result_files", "sha256"]
+__all__ = ["FileReader", "FileValues", "commit_messages", "result_files", "sha256"]
 
 _STATS = ("q_25", "q_75", "ci_99_a", "ci_99_b")
 _NOT_PARAMS = frozenset(
@@ -122,40 +118,35 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-class OneFileView:
-    """A temporary results directory that shows :func:`load_results` one result file of ``root`` at a time."""
+class FileReader:
+    """Reads the result files of one results directory ``root``: its ``benchmarks.json`` once, each machine
+    folder's ``machine.json`` once.
+
+    Attributes:
+        catalogue_warnings: what is wrong with ``benchmarks.json``.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.path = Path(tempfile.mkdtemp(prefix="bncvl-publish-"))
-        if (root / BENCHMARKS_FILE).exists():
-            os.symlink(root / BENCHMARKS_FILE, self.path / BENCHMARKS_FILE)
+        self.benchmarks, self.catalogue_warnings = load_benchmark_catalogue(root)
+        self._records: dict[str, tuple[dict, list[str]]] = {}
 
-    def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+    def machine_record(self, folder: str) -> tuple[dict, list[str]]:
+        """The folder's ``machine.json`` record, and what is wrong with it."""
+        if folder not in self._records:
+            self._records[folder] = load_machine_record(self.root / folder)
+        return self._records[folder]
 
-    def __enter__(self) -> OneFileView:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+    @property
+    def warnings(self) -> list[str]:
+        """What is wrong with ``benchmarks.json`` and the ``machine.json`` files read so far."""
+        return [*self.catalogue_warnings, *(line for _, lines in self._records.values() for line in lines)]
 
     def read(self, folder: str, name: str, data: bytes) -> tuple[FileValues | None, list[str]]:
-        """The file ``root/folder/name``, whose bytes are ``data``: its values (None if it holds none) and warnings.
-
-        Warnings name the files of ``root``, never the view's.
-        """
-        for entry in self.path.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-        machine_dir = self.path / folder
-        machine_dir.mkdir()
-        if (self.root / folder / MACHINE_FILE).exists():
-            os.symlink(self.root / folder / MACHINE_FILE, machine_dir / MACHINE_FILE)
-        (machine_dir / name).write_bytes(data)
-        loaded = load_results(self.path)
-        view = str(self.path)
-        warnings = [w.replace(view, str(self.root)) for w in loaded.warnings if not w.startswith(f"{view}: ")]
+        """The file ``root/folder/name``, whose bytes are ``data``: its values (None if it holds none) and its own
+        warnings (a skipped file's reason among them)."""
+        loaded = load_result_file(self.root / folder / name, self.benchmarks, self.machine_record(folder)[0], data)
+        warnings = list(loaded.warnings)
         if loaded.points.empty:
             return None, warnings
         return _file_values(loaded, warnings), warnings

@@ -28,15 +28,22 @@ with needs_extra("store", "bncvl.store.query"):
 
 __all__ = [
     "load_benchmarks",
+    "load_broken",
+    "load_catalogue",
     "load_changes",
     "load_commits",
+    "load_coverage",
     "load_health",
     "load_machines",
     "load_points",
+    "load_problems",
     "load_store",
+    "store_state",
 ]
 
 _STATUSES = sorted(t.STATUS_CODES, key=t.STATUS_CODES.__getitem__)
+MAX_LISTED_IDS = 25_000
+"""The most ids :func:`load_points` lists as bound parameters (SQLite takes at most 32,766 in a statement)."""
 _STATS = ("q_25", "q_75", "ci_99_a", "ci_99_b")
 Bind = sa.Engine | sa.Connection
 
@@ -50,13 +57,21 @@ def _connected(bind: Bind) -> Iterator[sa.Connection]:
             yield connection
 
 
-def _commit_table(connection: sa.Connection) -> pd.DataFrame:
-    """Every commit: ``id``, ``commit_hash``, ``date`` (ms), ``subject``, ``message`` and ``order``, oldest first."""
+def _commit_table(connection: sa.Connection, newest: int | None = None, messages: bool = True) -> pd.DataFrame:
+    """The commits, oldest first: ``id``, ``commit_hash``, ``date`` (ms), ``subject`` and ``message`` (with
+    ``messages``) and ``order`` (the position among all of the store's commits); all, or the ``newest`` only."""
     c = t.commits.c
-    rows = connection.execute(sa.select(c.id, c.hash, c.date, c.subject, c.message)).all()
-    table = pd.DataFrame(rows, columns=["id", "commit_hash", "date", "subject", "message"])
-    table = table.sort_values(["date", "commit_hash"], ignore_index=True)
-    table["order"] = np.arange(len(table), dtype="int64")
+    columns = [c.id, c.hash, c.date, *((c.subject, c.message) if messages else ())]
+    names = ["id", "commit_hash", "date", *(("subject", "message") if messages else ())]
+    if newest is None:
+        table = pd.DataFrame(connection.execute(sa.select(*columns)).all(), columns=names)
+        table = table.sort_values(["date", "commit_hash"], ignore_index=True)
+        table["order"] = np.arange(len(table), dtype="int64")
+        return table
+    total = connection.execute(sa.select(sa.func.count()).select_from(t.commits)).scalar_one()
+    statement = sa.select(*columns).order_by(c.date.desc(), c.hash.desc()).limit(max(newest, 0))
+    table = pd.DataFrame(connection.execute(statement).all()[::-1], columns=names)
+    table["order"] = np.arange(total - len(table), total, dtype="int64")
     return table
 
 
@@ -126,6 +141,8 @@ def load_points(
     machine_ids: Iterable[int] | None = None,
     env_ids: Iterable[int] | None = None,
     series_ids: Iterable[int] | None = None,
+    commit_ids: Iterable[int] | None = None,
+    statuses: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """The values the filters select, as :attr:`ResultsSet.points` (the same columns, dtypes and meanings).
 
@@ -135,19 +152,26 @@ def load_points(
         params: parameter name -> the values to keep, e.g. ``{"preset": ["medium"], "device": ["cpu"]}``; the
             layer parameters (``variant``, ``preset``, ``device``, ``dtype``) are filtered in SQL, others after.
         commits: commit hashes to keep; ``last``: only the newest ``last`` commits of the store.
-        machine_ids, env_ids, series_ids: the store's ids (for :mod:`bncvl.store.steps`).
+        machine_ids, env_ids, series_ids, commit_ids: the store's ids (for :mod:`bncvl.store.steps`).
+        statuses: only values of these statuses (e.g. ``["ok"]``: what a chart draws).
 
     Returns:
         One row per value, ordered by machine, commit order, environment and series.
     """
     params = {name: _as_list(v) for name, v in (params or {}).items()}
     with _connected(bind) as connection:
-        commit_table = _commit_table(connection)
+        # the newest commits alone when that is the only commit filter: a store has 10,000 of them
+        only_last = last is not None and commits is None and commit_ids is None
+        commit_table = _commit_table(connection, last if only_last else None, messages=False)
         chosen = commit_table
+        if only_last:
+            commit_ids = commit_table["id"].tolist()
         if commits is not None:
             chosen = chosen[chosen["commit_hash"].isin(_as_list(commits))]
-        if last is not None:
+        if last is not None and not only_last:
             chosen = chosen.tail(max(last, 0))
+        if commit_ids is not None:
+            chosen = chosen[chosen["id"].isin(list(commit_ids))]
         commit_ids = None if chosen is commit_table else chosen["id"].tolist()
         result_where = _result_conditions(
             connection,
@@ -161,13 +185,21 @@ def load_points(
             _as_list(benchmarks), params, None if series_ids is None else sorted(series_ids)
         )
         p, r, s = t.points.c, t.results.c, t.series.c
-        # IN subqueries, not joins: SQLite then ranges over points' primary key (series, result) whatever its
-        # statistics say; as joins, without ANALYZE it scanned every point (measurements/2026-12-03-store-engine.md)
+        # The chosen series and result files as lists of ids, not joins: both engines then probe points' primary
+        # key (series, result) for them. As joins, SQLite without ANALYZE scanned every point; as IN subqueries,
+        # PostgreSQL scanned each series' every result (2.2 s for Trends at 1.9e7 values, 0.3 s with lists:
+        # measurements/2026-12-04-store-scale.md). A very long list is left to a subquery.
         chosen_points = []
-        if result_where:
-            chosen_points.append(p.result_id.in_(sa.select(r.id).where(*result_where)))
-        if series_where:
-            chosen_points.append(p.series_id.in_(sa.select(s.id).where(*series_where)))
+        for column, table, where in ((p.result_id, t.results, result_where), (p.series_id, t.series, series_where)):
+            if not where:
+                continue
+            ids = connection.execute(sa.select(table.c.id).where(*where).limit(MAX_LISTED_IDS + 1)).scalars().all()
+            if not ids:
+                return _empty_points()
+            listed = len(ids) <= MAX_LISTED_IDS
+            chosen_points.append(column.in_(ids if listed else sa.select(table.c.id).where(*where)))
+        if statuses is not None:
+            chosen_points.append(p.status.in_([t.STATUS_CODES[name] for name in _as_list(statuses)]))
         statement = sa.select(
             p.series_id, p.result_id, p.status, p.value, p.q_25, p.q_75, p.ci_99_a, p.ci_99_b, p.samples
         ).where(*chosen_points)
@@ -252,8 +284,8 @@ def load_machines(bind: Bind) -> pd.DataFrame:
 
 
 def load_health(bind: Bind) -> pd.DataFrame:
-    """Per machine: result ``files``, ``values``, and how many are ``ok``, ``skipped`` and ``failed``, from the
-    counts each file's row keeps (no scan of the values)."""
+    """Per machine: result ``files``, ``values``, and how many are ``ok``, ``skipped``, ``failed`` and ``invalid``,
+    from the counts each file's row keeps (no scan of the values)."""
     m, r = t.machines.c, t.results.c
     statement = (
         sa.select(
@@ -262,6 +294,7 @@ def load_health(bind: Bind) -> pd.DataFrame:
             sa.func.coalesce(sa.func.sum(r.value_count), 0).label("values"),
             sa.func.coalesce(sa.func.sum(r.skipped_count), 0).label("skipped"),
             sa.func.coalesce(sa.func.sum(r.failed_count), 0).label("failed"),
+            sa.func.coalesce(sa.func.sum(r.invalid_count), 0).label("invalid"),
         )
         .join_from(t.machines, t.results, r.machine_id == m.id, isouter=True)
         .group_by(m.name)
@@ -270,8 +303,8 @@ def load_health(bind: Bind) -> pd.DataFrame:
     with _connected(bind) as connection:
         result = connection.execute(statement)
         table = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
-    table.insert(3, "ok", table["values"] - table["skipped"] - table["failed"])
-    return table.astype({key: "int64" for key in ("files", "values", "ok", "skipped", "failed")})
+    table.insert(3, "ok", table["values"] - table["skipped"] - table["failed"] - table["invalid"])
+    return table.astype({key: "int64" for key in ("files", "values", "ok", "skipped", "failed", "invalid")})
 
 
 def load_benchmarks(bind: Bind) -> dict[str, dict]:
@@ -298,6 +331,27 @@ def load_commits(bind: Bind) -> pd.DataFrame:
     table["date"] = pd.to_datetime(table["date"], unit="ms", utc=True)
     columns = ["commit_hash", "date", "order", "machines", "subject", "message"]
     return table[columns].reset_index(drop=True)
+
+
+def load_coverage(bind: Bind) -> dict:
+    """The commits with results: how many (``commits``), the ``first`` and ``newest`` one's date (UTC) and the
+    ``newest_hash``; without reading every commit (the Overview's line)."""
+    c, r = t.commits.c, t.results.c
+    with_results = sa.exists().where(r.commit_id == c.id)
+    with _connected(bind) as connection:
+        count = connection.execute(sa.select(sa.func.count(sa.distinct(r.commit_id)))).scalar_one()
+        first = connection.execute(sa.select(c.date).where(with_results).order_by(c.date, c.hash).limit(1)).first()
+        newest = connection.execute(
+            sa.select(c.date, c.hash).where(with_results).order_by(c.date.desc(), c.hash.desc()).limit(1)
+        ).first()
+    if not count:
+        return {"commits": 0, "first": None, "newest": None, "newest_hash": None}
+    return {
+        "commits": int(count),
+        "first": pd.Timestamp(first.date, unit="ms", tz="UTC"),
+        "newest": pd.Timestamp(newest.date, unit="ms", tz="UTC"),
+        "newest_hash": newest.hash,
+    }
 
 
 def load_changes(
@@ -353,3 +407,68 @@ def load_store(bind: Bind, **filters) -> ResultsSet:
     """A :class:`ResultsSet` of the values that ``filters`` (those of :func:`load_points`) select, with every
     machine and benchmark of the store. ``results_dirs`` is empty: the values come from the store."""
     return ResultsSet((), load_points(bind, **filters), load_machines(bind), load_benchmarks(bind), ())
+
+
+def load_catalogue(bind: Bind) -> pd.DataFrame:
+    """Every series of the store, by benchmark name then ``params``: ``benchmark``, ``unit``, ``params`` and the
+    layer parameters (None where a benchmark lacks one). What the pages offer to pick from, without any value."""
+    s, b = t.series.c, t.benchmarks.c
+    statement = sa.select(b.name.label("benchmark"), b.unit, s.params, *(s[key] for key in PARAM_COLUMNS)).join_from(
+        t.series, t.benchmarks, b.id == s.benchmark_id
+    )
+    with _connected(bind) as connection:
+        result = connection.execute(statement)
+        table = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+    return table.sort_values(["benchmark", "params"], ignore_index=True)
+
+
+def load_broken(bind: Bind) -> pd.DataFrame:
+    """Every failed or invalid value's ``machine``, ``benchmark``, ``params``, ``status``, ``commit_hash`` and the
+    result file's ``path`` (its key in the store, ``<machine folder>/<file>``). Read through the partial index of
+    such values, so it costs what there is to list, not a scan of every value."""
+    p, r = t.points.c, t.results.c
+    # the literal is the partial index's own condition (schema.BROKEN), so both SQLite and PostgreSQL use it
+    broken = p.status >= sa.literal_column(str(t.BROKEN))
+    statement = (
+        sa.select(
+            t.machines.c.name.label("machine"),
+            t.benchmarks.c.name.label("benchmark"),
+            t.series.c.params,
+            p.status,
+            t.commits.c.hash.label("commit_hash"),
+            r.path,
+        )
+        .select_from(t.points)
+        .join(t.results, r.id == p.result_id)
+        .join(t.machines, t.machines.c.id == r.machine_id)
+        .join(t.commits, t.commits.c.id == r.commit_id)
+        .join(t.series, t.series.c.id == p.series_id)
+        .join(t.benchmarks, t.benchmarks.c.id == t.series.c.benchmark_id)
+        .where(broken)
+    )
+    with _connected(bind) as connection:
+        rows = [tuple(row) for row in connection.execute(statement)]
+    table = pd.DataFrame(rows, columns=["machine", "benchmark", "params", "status", "commit_hash", "path"])
+    table["status"] = pd.Categorical.from_codes(table["status"].to_numpy(dtype="int8"), _STATUSES)
+    return table.sort_values(["machine", "benchmark", "params", "commit_hash"], ignore_index=True)
+
+
+def load_problems(bind: Bind) -> list[str]:
+    """What the reader warned about when the store's files were published, one line each, naming the file."""
+    c = t.problems.c
+    with _connected(bind) as connection:
+        return [line for (line,) in connection.execute(sa.select(c.line).order_by(c.source, c.id))]
+
+
+def store_state(bind: Bind) -> tuple:
+    """A value that changes whenever a publish changes what the store holds: a cache key for its readers."""
+    r, st, pr = t.results.c, t.steps.c, t.problems.c  # every publish that writes a file sets its published_at
+    statement = sa.select(
+        sa.select(sa.func.count()).select_from(t.results).scalar_subquery(),
+        sa.select(sa.func.max(r.published_at)).scalar_subquery(),
+        sa.select(sa.func.max(st.id)).scalar_subquery(),
+        sa.select(sa.func.max(pr.id)).scalar_subquery(),
+        sa.select(sa.func.max(t.machines.c.published_at)).scalar_subquery(),
+    )
+    with _connected(bind) as connection:
+        return tuple(connection.execute(statement).one())

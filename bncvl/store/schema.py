@@ -11,9 +11,11 @@ docs/measurements/2026-12-03-store-engine.md)::
     benchmarks    one per benchmark name: unit, version, params, param_names (benchmarks.json)
     series        one per benchmark and parameter combination: the ``params`` label and the layer parameters
     results       one per asv result file (machine, commit, environment): its path, size, mtime and sha256, and
-                  how many values it holds, skipped and failed (a health summary without scanning points)
+                  how many values it holds, skipped, failed and invalid (a health summary without scanning points)
     points        one per value: series, result, status, value, quartiles, 99 % CI, samples
     steps         the steps found per series (machine, environment, series) at the last publish that touched it
+    problems      what the reader warned about when the files were published (a skipped file, an invalid value, a
+                  missing machine.json...): one line each, naming the file, replaced when it is read again
     analysis_runs one per ``bncvl analyze`` run: config, summary and model summary (JSON)
 
 ``points`` is keyed by (series, result): in SQLite it is a ``WITHOUT ROWID``
@@ -34,6 +36,7 @@ with needs_extra("store", "bncvl.store.schema"):
     import sqlalchemy as sa
 
 __all__ = [
+    "BROKEN",
     "DEVICE_FACT_COLUMNS",
     "STATUS_CODES",
     "analysis_runs",
@@ -43,13 +46,17 @@ __all__ = [
     "machines",
     "metadata",
     "points",
+    "problems",
     "results",
     "series",
     "steps",
 ]
 
-STATUS_CODES = {"ok": 0, "skipped": 1, "failed": 2}
+STATUS_CODES = {"ok": 0, "skipped": 1, "failed": 2, "invalid": 3}
 """``points.status``: the statuses of :attr:`bncvl.track.results.ResultsSet.points`."""
+BROKEN = 2
+"""``points.status >= BROKEN``: failed or invalid values, the few rows the partial index ``ix_points_broken`` holds
+(the Overview lists them without scanning every value)."""
 
 DEVICE_FACT_COLUMNS = (
     "arch",
@@ -139,6 +146,7 @@ results = sa.Table(
     sa.Column("value_count", sa.Integer, nullable=False),
     sa.Column("skipped_count", sa.Integer, nullable=False),
     sa.Column("failed_count", sa.Integer, nullable=False),
+    sa.Column("invalid_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("published_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("machine_id", "commit_id", "env_id", name="uq_results_machine_commit_env"),
     sa.Index("ix_results_path", "path"),
@@ -160,6 +168,8 @@ points = sa.Table(
     sa.Index("ix_points_result", "result_id"),
     sqlite_with_rowid=False,
 )
+_broken = points.c.status >= sa.literal_column(str(BROKEN))  # a literal: SQLite matches a partial index's WHERE as text
+sa.Index("ix_points_broken", points.c.status, sqlite_where=_broken, postgresql_where=_broken)
 
 steps = sa.Table(
     "steps",
@@ -177,6 +187,18 @@ steps = sa.Table(
     sa.Column("factor", sa.Double, nullable=False),
     sa.Column("evidence", sa.Text, nullable=False),
     sa.Index("ix_steps_series", "machine_id", "env_id", "series_id"),
+)
+
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("result_id", sa.Integer, sa.ForeignKey("results.id")),
+    sa.Column("line", sa.Text, nullable=False),
+    sa.Column("published_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_problems_source", "source"),
+    sa.Index("ix_problems_result", "result_id"),
 )
 
 analysis_runs = sa.Table(

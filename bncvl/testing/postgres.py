@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["APT_PACKAGE", "create_database", "postgres_bin", "throwaway_server"]
+__all__ = ["APT_PACKAGE", "create_database", "data_directory", "postgres_bin", "restart_server", "throwaway_server"]
 
 APT_PACKAGE = "postgresql"
 """Debian's package that brings the server (``apt-get install -y postgresql``)."""
@@ -52,10 +53,22 @@ def _run(command: list[str], as_user: list[str]) -> None:
         raise RuntimeError(f"{' '.join(command[:2])} exited {result.returncode}: {result.stderr.strip()[-2000:]}")
 
 
+def _as_server_user() -> list[str]:
+    """The command prefix that runs a server command as the ``postgres`` user when this process is root."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam(_SYSTEM_USER)
+    except KeyError:
+        raise RuntimeError(f"running as root needs the {_SYSTEM_USER!r} user of Debian's {APT_PACKAGE}") from None
+    return ["runuser", "-u", _SYSTEM_USER, "--"]
+
+
 @contextlib.contextmanager
-def throwaway_server() -> Iterator[str]:
+def throwaway_server(parent: Path | None = None) -> Iterator[str]:
     """Start a PostgreSQL server for the duration of the block; yields its URL (user :data:`USER`, database
-    ``postgres``, password :data:`PASSWORD`).
+    ``postgres``, password :data:`PASSWORD`). Its files go to a new directory in ``parent`` (default: the
+    temporary directory).
 
     Raises:
         FileNotFoundError: the server binaries are missing (install Debian's :data:`APT_PACKAGE`).
@@ -64,15 +77,11 @@ def throwaway_server() -> Iterator[str]:
     bindir = postgres_bin()
     if bindir is None:
         raise FileNotFoundError(f"no PostgreSQL server binaries (initdb, pg_ctl); apt-get install -y {APT_PACKAGE}")
-    root = Path(tempfile.mkdtemp(prefix="bncvl-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            account = pwd.getpwnam(_SYSTEM_USER)
-        except KeyError:
-            raise RuntimeError(f"running as root needs the {_SYSTEM_USER!r} user of Debian's {APT_PACKAGE}") from None
+    root = Path(tempfile.mkdtemp(prefix="bncvl-pg-", dir=parent))
+    as_user = _as_server_user()
+    if as_user:
+        account = pwd.getpwnam(_SYSTEM_USER)
         os.chown(root, account.pw_uid, account.pw_gid)
-        as_user = ["runuser", "-u", _SYSTEM_USER, "--"]
     data = root / "data"
     password_file = root / "password"
     password_file.write_text(PASSWORD + "\n")
@@ -116,3 +125,43 @@ def create_database(server_url: str, name: str) -> str:
     finally:
         engine.dispose()
     return sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def data_directory(server_url: str) -> Path:
+    """The data directory of the server at ``server_url`` (asked as its superuser)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sa.make_url(server_url).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            return Path(connection.exec_driver_sql("SHOW data_directory").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def restart_server(server_url: str, settings: dict[str, str] | None = None) -> None:
+    """Restart the :func:`throwaway_server` at ``server_url`` (its shared buffers empty afterwards), with
+    ``settings`` (e.g. ``{"fsync": "on"}``) written to its ``postgresql.auto.conf`` first."""
+    import sqlalchemy as sa
+
+    data = data_directory(server_url)
+    if settings:
+        engine = sa.create_engine(
+            sa.make_url(server_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
+        try:
+            with engine.connect() as connection:
+                for name, value in settings.items():
+                    # ALTER SYSTEM takes no parameters: a setting is a plain word, checked here
+                    if not re.fullmatch(r"[A-Za-z0-9_.]+", name + value):
+                        raise ValueError(f"a server setting is a plain word; got {name!r} = {value!r}")
+                    connection.exec_driver_sql(f"ALTER SYSTEM SET {name} = '{value}'")
+        finally:
+            engine.dispose()
+    bindir = postgres_bin()
+    if bindir is None:
+        raise FileNotFoundError(f"no PostgreSQL server binaries (initdb, pg_ctl); apt-get install -y {APT_PACKAGE}")
+    _run(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data.parent / "log"), "-m", "fast", "-w", "restart"],
+        _as_server_user(),
+    )

@@ -42,6 +42,11 @@ def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Se
     return baseline / value
 
 
+def _labels(column: pd.Series) -> pd.Series:
+    """A parameter column as text, a missing value as "" (an all-missing column would otherwise stay floats)."""
+    return column.astype("string").fillna("")
+
+
 def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | None:
     """The newest commit with at least one successful value on every machine in ``machines``, or None.
 
@@ -128,7 +133,7 @@ def variant_speedups(rows: pd.DataFrame, benchmark: str, unit: str | None = None
     keys = ["machine", *(c for c in ("device", "preset", "dtype") if c in rows and rows[c].notna().any())]
     table = rows[[*keys, "variant", "value"]].copy()
     for column in [*keys, "variant"]:
-        table[column] = table[column].astype(str)
+        table[column] = _labels(table[column])
     for baseline, column in ((BASELINE_VARIANT, "speedup_vs_reference"), (LIMIT_VARIANT, "speedup_vs_limit")):
         base = table[table["variant"] == baseline][[*keys, "value"]].rename(columns={"value": "_base"})
         table = table.merge(base.drop_duplicates(keys), on=keys, how="left")
@@ -157,7 +162,7 @@ def device_comparison(rows: pd.DataFrame, benchmark: str, unit: str | None = Non
     keys = ["variant", *(c for c in ("preset", "dtype") if c in rows and rows[c].notna().any())]
     table = rows[[*keys, "device", "machine", "value"]].copy()
     for column in [*keys, "device", "machine"]:
-        table[column] = table[column].astype(str)
+        table[column] = _labels(table[column])
     table["device"] = table["device"].str.split(":").str[0]
     ascending = verdict is not Direction.HIGHER_IS_BETTER
     best = table.sort_values("value", ascending=ascending).drop_duplicates([*keys, "device"])
@@ -204,7 +209,9 @@ def trend_choices(points: pd.DataFrame) -> TrendChoices:
     """What the Trends page offers and opens on, so that it opens on a benchmark with evidence.
 
     Args:
-        points: :attr:`bncvl.track.results.ResultsSet.points` (not empty), with a ``unit`` column.
+        points: :attr:`bncvl.track.results.ResultsSet.points` (not empty), with a ``unit`` column; or a store's
+            catalogue of series (:func:`bncvl.store.query.load_catalogue`, no ``status``): each series then counts
+            as one value.
 
     Returns:
         Every measure of :data:`TREND_MEASURES` that has a benchmark, in that order, with its benchmarks sorted.
@@ -215,7 +222,7 @@ def trend_choices(points: pd.DataFrame) -> TrendChoices:
     """
     units = points.groupby("benchmark", observed=True)["unit"].first()
     measures = {name: trend_measure(None if pd.isna(unit) else str(unit)) for name, unit in units.items()}
-    ok = points[points["status"] == "ok"]
+    ok = points[points["status"] == "ok"] if "status" in points else points
     counts = ok["benchmark"].astype(str).value_counts()
     reference = ok[ok["variant"].astype(str) == BASELINE_VARIANT] if "variant" in ok else ok.iloc[:0]
     reference_counts = reference["benchmark"].astype(str).value_counts()

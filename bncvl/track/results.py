@@ -25,6 +25,7 @@ value one that names its file, benchmark, commit and parameters.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 from collections import defaultdict
@@ -42,7 +43,15 @@ with needs_extra("dashboard", "bncvl.track.results"):
     from asv import util
     from asv.results import Results
 
-__all__ = ["PARAM_COLUMNS", "STATUSES", "ResultsSet", "load_results"]
+__all__ = [
+    "PARAM_COLUMNS",
+    "STATUSES",
+    "ResultsSet",
+    "load_benchmark_catalogue",
+    "load_machine_record",
+    "load_result_file",
+    "load_results",
+]
 
 PARAM_COLUMNS = ("variant", "preset", "device", "dtype")
 """The suite's layer parameters; every table has these columns (None where a benchmark lacks one)."""
@@ -179,44 +188,87 @@ def _load_directory(root: Path) -> tuple[pd.DataFrame | None, dict[str, dict], d
     """One results directory: its points (None if it holds none), machine records, benchmarks.json and warnings."""
     if not root.is_dir():
         return None, {}, {}, [f"{root}: no such results directory"]
-    warnings: list[str] = []
-    benchmarks = _load_benchmarks(root / BENCHMARKS_FILE, warnings)
+    benchmarks, warnings = load_benchmark_catalogue(root)
     reader = _Reader(benchmarks)
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         files = sorted(p for p in machine_dir.glob("*.json") if p.name not in _SKIP_FILES)
         if not files:
             continue
-        record = _load_machine(machine_dir, warnings)
+        record, machine_warnings = load_machine_record(machine_dir)
+        warnings.extend(machine_warnings)
         for path in files:
-            try:
-                document = util.load_json(str(path), api_version=Results.api_version)
-                reader.add_file(path, document, record, machine_dir.name)
-            except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as error:
-                warnings.append(f"{path}: skipped, not a readable asv results file (version 2): {error}")
-    for name, paths in sorted(reader.unknown.items()):
-        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
-        warnings.append(
-            f"{paths[0]}{more}: benchmark {name!r} is not in benchmarks.json (renamed or removed); "
-            "its values are shown without a unit"
-        )
-    for name, paths in sorted(reader.stale.items()):
-        more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
-        warnings.append(
-            f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
-            "benchmarks.json describes; those results are hidden, as asv hides them"
-        )
-    for name, places in sorted(reader.misshapen.items()):
-        more = f" and {len(places) - 1} other file(s)" if len(places) > 1 else ""
-        warnings.append(
-            f"{places[0]}{more}: benchmark {name!r} has a result row of another length than its parameter "
-            "grid; a missing value reads as failed and an extra one is dropped, as asv reads them"
-        )
+            _add_file(reader, path, None, record, machine_dir.name, warnings)
+    warnings.extend(reader.benchmark_warnings())
     if not reader.chunk_counts:
         warnings.append(f"{root}: no result files (expected <machine>/<hash>-<env>.json)")
         return None, {}, benchmarks, warnings
     frame = reader.frame()
     warnings.extend(reader.invalid_warnings)
     return frame, reader.machine_records, benchmarks, warnings
+
+
+def _add_file(
+    reader: _Reader, path: Path, content: bytes | None, record: dict, folder: str, warnings: list[str]
+) -> bool:
+    """Read one result file into ``reader`` (a warning naming it if it cannot be read); whether it was read."""
+    try:
+        reader.add_file(path, _result_document(path, content), record, folder)
+    except (util.UserError, OSError, KeyError, TypeError, ValueError, AttributeError) as error:
+        warnings.append(f"{path}: skipped, not a readable asv results file (version 2): {error}")
+        return False
+    return True
+
+
+def _result_document(path: Path, content: bytes | None) -> dict:
+    """A result file's JSON, format version checked: asv's ``load_json`` on the file, or its checks (and messages)
+    on ``content``, the file's bytes as already read."""
+    if content is None:
+        return util.load_json(str(path), api_version=Results.api_version)
+    try:
+        document = json.loads(content)
+    except ValueError as error:
+        raise util.UserError(f"Error parsing JSON in file '{path}': {error}") from None
+    if not isinstance(document, dict) or "version" not in document:
+        raise util.UserError(f"No version specified in {path}.")
+    if document["version"] < Results.api_version:
+        raise util.UserError(f"{path} is stored in an old file format.  Run `asv update` to update it.")
+    if document["version"] > Results.api_version:
+        raise util.UserError(
+            f"{path} is stored in a format that is newer than what this version of asv understands.  "
+            "Update asv to use this file."
+        )
+    del document["version"]
+    return document
+
+
+def load_result_file(
+    path: str | os.PathLike[str], benchmarks: dict[str, dict], machine_record: dict, content: bytes | None = None
+) -> ResultsSet:
+    """Read one result file as :func:`load_results` reads it in its directory: the same points, statuses,
+    hidden stale versions and warnings.
+
+    Args:
+        path: ``<results>/<machine folder>/<hash>-<env>.json``.
+        benchmarks: the directory's ``benchmarks.json`` (:func:`load_benchmark_catalogue`).
+        machine_record: the folder's ``machine.json`` (:func:`load_machine_record`).
+        content: the file's bytes when the caller has read them already (so what it hashes is what is read).
+
+    Returns:
+        A :class:`ResultsSet` of the one file (empty, with the warning naming it, when it cannot be read).
+        The warnings are the file's own, not those of ``benchmarks.json`` or ``machine.json``.
+    """
+    path = Path(path)
+    warnings: list[str] = []
+    reader = _Reader(benchmarks)
+    if not _add_file(reader, path, content, machine_record, path.parent.name, warnings):
+        return _empty((path.parent.parent,), tuple(warnings), benchmarks)
+    warnings.extend(reader.benchmark_warnings())
+    points = reader.frame()
+    warnings.extend(reader.invalid_warnings)
+    _set_commit_order(points)
+    return ResultsSet(
+        (path.parent.parent,), points, _machines_frame(reader.machine_records, points), benchmarks, tuple(warnings)
+    )
 
 
 def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[str, dict]) -> ResultsSet:
@@ -226,27 +278,27 @@ def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[s
     return ResultsSet(dirs, points, pd.DataFrame(columns=["machine", "commits"]), benchmarks, warnings)
 
 
-def _load_benchmarks(path: Path, warnings: list[str]) -> dict[str, dict]:
+def load_benchmark_catalogue(root: str | os.PathLike[str]) -> tuple[dict[str, dict], list[str]]:
+    """A results directory's ``benchmarks.json`` (empty when missing or unreadable), and a warning saying so."""
+    path = Path(root) / BENCHMARKS_FILE
     if not path.exists():
-        warnings.append(f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)")
-        return {}
+        return {}, [f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)"]
     try:
-        return read_benchmarks(path)
+        return read_benchmarks(path), []
     except ValueError as error:
-        warnings.append(f"{error}; units and parameter names are unknown")
-        return {}
+        return {}, [f"{error}; units and parameter names are unknown"]
 
 
-def _load_machine(machine_dir: Path, warnings: list[str]) -> dict:
-    path = machine_dir / MACHINE_FILE
+def load_machine_record(machine_dir: str | os.PathLike[str]) -> tuple[dict, list[str]]:
+    """A machine folder's ``machine.json`` (empty when missing or unreadable: the facts then come from its result
+    files), and a warning saying so."""
+    path = Path(machine_dir) / MACHINE_FILE
     if not path.exists():
-        warnings.append(f"{path}: missing; the machine's facts are taken from its result files")
-        return {}
+        return {}, [f"{path}: missing; the machine's facts are taken from its result files"]
     try:
-        return read_machine(path)
+        return read_machine(path), []
     except ValueError as error:
-        warnings.append(f"{error}; the machine's facts are taken from its result files")
-        return {}
+        return {}, [f"{error}; the machine's facts are taken from its result files"]
 
 
 def _param_label(value: str) -> str:
@@ -391,6 +443,29 @@ class _Reader:
             self.chunk_offsets.append(offset)
             self.chunk_counts.append(count)
             self.rows += count
+
+    def benchmark_warnings(self) -> list[str]:
+        """One line per benchmark unknown to benchmarks.json, recorded at a stale version, or misshapen."""
+        warnings = []
+        for name, paths in sorted(self.unknown.items()):
+            more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+            warnings.append(
+                f"{paths[0]}{more}: benchmark {name!r} is not in benchmarks.json (renamed or removed); "
+                "its values are shown without a unit"
+            )
+        for name, paths in sorted(self.stale.items()):
+            more = f" and {len(paths) - 1} other file(s)" if len(paths) > 1 else ""
+            warnings.append(
+                f"{paths[0]}{more}: benchmark {name!r} was recorded with another version of its code than "
+                "benchmarks.json describes; those results are hidden, as asv hides them"
+            )
+        for name, places in sorted(self.misshapen.items()):
+            more = f" and {len(places) - 1} other file(s)" if len(places) > 1 else ""
+            warnings.append(
+                f"{places[0]}{more}: benchmark {name!r} has a result row of another length than its parameter "
+                "grid; a missing value reads as failed and an extra one is dropped, as asv reads them"
+            )
+        return warnings
 
     def frame(self) -> pd.DataFrame:
         """The points table; also fills :attr:`invalid_warnings`."""

@@ -182,7 +182,9 @@ CATALOGUE: tuple[Benchmark, ...] = (
     Benchmark("bench_quantization.QuantizationTraining.track_ones_fraction", Kind.INFORMATIVE, "fraction", INFORMATIVE),
     # bench_dashboard.py
     Benchmark("bench_dashboard.DashboardLoad.time_cold_load", Kind.ABSOLUTE_TIME, "seconds", LOWER),
-    Benchmark("bench_dashboard.DashboardLoad.time_cached_load", Kind.ABSOLUTE_TIME, "seconds", LOWER),
+    # bench_store.py: a fleet's store of 100 commits x 20 machines
+    Benchmark("bench_store.StorePages.time_page_data", Kind.ABSOLUTE_TIME, "seconds", LOWER),
+    Benchmark("bench_store.StorePublish.time_publish_new_commit", Kind.ABSOLUTE_TIME, "seconds", LOWER),
 )
 """Every benchmark of the suite, in the order of its source files."""
 

@@ -1,31 +1,30 @@
-"""Devices & variants: one benchmark across machines at a common commit; speed-ups over the reference and the limit."""
+"""Devices & variants: one benchmark across machines at a common commit (of the store's newest
+:data:`dashboard.loads.WINDOW`); speed-ups over the reference and the limit."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track import suite
 from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
 from dashboard import data, figures, widgets
+from dashboard.loads import DEFAULT_BENCHMARK, WINDOW
 
 st.title("Devices & variants")
-results = data.results()
-if widgets.require_results(results):
-    points = results.points
-    layered = points[points["variant"].notna()]
-    if layered.empty:
+summary = data.summary()
+if widgets.require_results(summary):
+    benchmarks = summary.benchmark_names(layered=True)
+    if not benchmarks:
         st.info("No benchmark with a `variant` parameter in these results.")
         st.stop()
-    benchmarks = sorted(layered["benchmark"].astype(str).unique())
-    default = suite.HEADLINE
     benchmark = st.selectbox(
         "Benchmark",
         benchmarks,
-        index=benchmarks.index(default) if default in benchmarks else 0,
+        index=benchmarks.index(DEFAULT_BENCHMARK) if DEFAULT_BENCHMARK in benchmarks else 0,
         key="devices_benchmark",
     )
-    rows = layered[layered["benchmark"] == benchmark]
+    rows = data.points(benchmarks=[benchmark], last=WINDOW)
+    rows = rows[rows["variant"].notna()]
     unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
     columns = st.columns(2)
     for column, name in zip(columns, ("preset", "dtype"), strict=True):
@@ -36,7 +35,10 @@ if widgets.require_results(results):
             rows = rows[rows[name].astype(str) == value]
     measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
     if not measured:
-        st.info(f"No measured value of `{benchmark}` here: every one was skipped, failed or invalid.")
+        st.info(
+            f"No measured value of `{benchmark}` in the newest {WINDOW} commits: every one was skipped, failed or "
+            "invalid."
+        )
         st.stop()
     machines = st.multiselect("Machines", measured, default=measured, key="devices_machines")
     if not machines:

@@ -5,13 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.track import suite
 from bncvl.track.comparisons import latest_values, measured_options
 from dashboard import data, figures, widgets
-
-MEMORY = suite.in_class("bench_memory.Memory")
-STORAGE = suite.in_class("bench_memory.WeightStorage")
-GPU = suite.in_class("bench_gpu.GPU")
+from dashboard.loads import GPU, MEMORY, MEMORY_WINDOW, STORAGE
 
 
 def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
@@ -74,9 +70,9 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
 
 
 st.title("Memory & GPU")
-results = data.results()
-if widgets.require_results(results):
-    points = results.points
+if widgets.require_results(data.summary()):
+    points = data.memory_points()
+    st.caption(f"The newest {MEMORY_WINDOW} commits of the store.")
 
     st.header("Memory")
     memory_rows = points[points["benchmark"].isin(MEMORY)]
@@ -108,7 +104,8 @@ if widgets.require_results(results):
     if not (gpu_rows["status"] == "ok").any():
         st.info(
             "No GPU measurements (all bench_gpu.* skipped or absent). On a GPU host: "
-            "`bncvl machine && bncvl history HEAD~3..HEAD --existing`, then copy its results here."
+            "`bncvl machine && bncvl history HEAD~3..HEAD --existing`, then `bncvl publish --store URL` into "
+            "the store this dashboard reads."
         )
     else:
         over_commits_and_devices(pick_setting(gpu_rows, "gpu"), GPU, "gpu")

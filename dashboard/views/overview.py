@@ -31,43 +31,42 @@ MACHINE_COLUMNS = [
 
 st.title("BNCVL performance")
 dirs = data.data_dirs()
-st.caption("Results: " + ", ".join(f"`{d}`" for d in dirs.results_dirs) + f" · Runs: `{dirs.runs_dir}`")
-results = data.results()
-if widgets.require_results(results):
-    commits = results.commits
-    points = results.points
-    first, last = commits["date"].iloc[0], commits["date"].iloc[-1]
+summary = data.summary()
+st.caption(f"Results store: `{summary.where}` · Runs: `{dirs.runs_dir}`")
+if widgets.require_results(summary):
+    coverage = summary.coverage
     left, middle, right = st.columns(3)
-    left.metric("Machines", len(results.machines))
-    middle.metric("Commits covered", len(commits))
-    right.metric("Benchmarks", points["benchmark"].nunique())
-    st.caption(f"Commits from {first:%Y-%m-%d} to {last:%Y-%m-%d}; newest {commits['commit_hash'].iloc[-1][:8]}.")
+    left.metric("Machines", len(summary.machines))
+    middle.metric("Commits covered", coverage["commits"])
+    right.metric("Benchmarks", len(summary.benchmark_names()))
+    st.caption(
+        f"Commits from {coverage['first']:%Y-%m-%d} to {coverage['newest']:%Y-%m-%d}; "
+        f"newest {coverage['newest_hash'][:8]}."
+    )
 
     st.subheader("Machines and devices")
-    machines = results.machines
+    machines = summary.machines
     st.dataframe(machines[[c for c in MACHINE_COLUMNS if c in machines]], hide_index=True)
 
     st.subheader("Health")
-    counts = points["status"].value_counts()
-    ok, skipped, failed, invalid = (int(counts.get(s, 0)) for s in STATUSES)
+    ok, skipped, failed, invalid = (int(summary.health[s].sum()) for s in STATUSES)
     health = (
-        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid"
-        + (" (named in the warnings above)." if invalid else ".")
+        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid."
+        + (" Each is listed below with its result file." if failed or invalid else "")
     )
     if failed or invalid:
         st.error(health)
-        broken = points[points["status"].isin(["failed", "invalid"])]
-        table = broken.pivot_table(
-            index=["machine", "benchmark"], columns="status", values="commit_hash", aggfunc="nunique", observed=True
+        broken = data.broken()
+        table = broken.groupby(["machine", "benchmark", "status"], observed=True).agg(
+            commits=("commit_hash", "nunique"), first_file=("path", "first")
         )
-        table = table.reindex(columns=["failed", "invalid"], fill_value=0).fillna(0).astype(int)
-        st.dataframe(table.rename(columns=lambda s: f"{s} commits").reset_index(), hide_index=True)
+        st.dataframe(table.reset_index(), hide_index=True)
     else:
         st.success(health)
 
     st.subheader("Latest regressions")
     changes = data.changes()
-    history = results.points.groupby("machine", observed=True)["commit_hash"].nunique()
+    history = summary.machines.set_index("machine")["commits"]
     regressions = changes[changes["kind"] == "regression"].head(10)
     noise = int((changes["kind"] == WITHIN_NOISE).sum())
     unconfirmed = int((changes["kind"] == UNCONFIRMED).sum())

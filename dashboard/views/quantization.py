@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, figures, widgets
+from dashboard.loads import QUANTIZATION_PREFIX
 
 CURVES = (
     ("flip_ratio", "Flip ratio"),
@@ -125,12 +126,15 @@ else:
                 )
 
 st.subheader("Quantization benchmarks across commits")
-results = data.results()
-widgets.show_warnings(results.warnings)
-tracked = results.points[results.points["benchmark"].astype(str).str.startswith("bench_quantization.")]
-if tracked.empty:
-    st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
+summary = data.summary()
+tracked = data.quantization_points(summary.benchmark_names(QUANTIZATION_PREFIX)) if not summary.error else None
+if tracked is None:
+    st.error(summary.error)
 else:
+    widgets.show_warnings(summary.problems, what="results when they were published")
+if tracked is not None and tracked.empty:
+    st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
+elif tracked is not None:
     labels, commits = figures.commit_axis(tracked)
     tracked = tracked.assign(
         metric=tracked["benchmark"].astype(str).str.rsplit(".", n=1).str[-1],

@@ -1,4 +1,5 @@
-"""Regressions: every step asv's step detection finds, the right way round for each metric."""
+"""Regressions: every step asv's step detection found when the results were published, the right way round for
+each metric."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from dashboard import data, export, widgets
 
 st.title("Regressions")
 st.caption(
-    "Steps found by `asv.step_detect` per machine, benchmark and parameter set. Time, bytes, energy, error, "
+    "Steps found by `asv.step_detect` per machine, benchmark and parameter set when the results were published "
+    "(over the commits before them, `bncvl publish --steps-window`). Time, bytes, energy, error, "
     "instruction counts and relative timings are lower-is-better; accuracy and throughput higher-is-better; "
     "utilisation, clocks and power are informative only. A step is a regression or an improvement only when "
     "the instruction counts or the per-process relative timings at the same commits confirm it (bytes are exact); "
     "otherwise it is *within noise* (they contradict it) or *unconfirmed* (nothing to test it with)."
 )
-results = data.results()
-if widgets.require_results(results):
+if widgets.require_results(data.summary()):
     changes = data.changes()
     columns = st.columns(4)
     with columns[0]:

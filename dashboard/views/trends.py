@@ -17,10 +17,9 @@ NOISE_NOTE = (
 )
 
 st.title("Trends")
-results = data.results()
-if widgets.require_results(results):
-    points = results.points
-    choices = trend_choices(points)
+summary = data.summary()
+if widgets.require_results(summary):
+    choices = trend_choices(summary.catalogue)
     measures = list(choices.benchmarks)
     measure = st.radio(
         "Measure",
@@ -37,11 +36,11 @@ if widgets.require_results(results):
         index=benchmarks.index(choices.opening[measure]),
         key=f"trends_benchmark_{measure.replace(' ', '_')}",
     )
-    rows = points[points["benchmark"] == benchmark]
+    rows = data.points(benchmarks=[benchmark], last=widgets.commit_window("trends_window"))
     machines = sorted(rows["machine"].astype(str).unique())
     chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
     rows = rows[rows["machine"].astype(str).isin(chosen_machines)]
-    meta = results.benchmarks.get(benchmark, {})
+    meta = summary.benchmarks.get(benchmark, {})
     param_names = [name for name in meta.get("param_names", []) if name in rows]
     if param_names:
         columns = st.columns(len(param_names))

@@ -1,0 +1,1 @@
+"""Measurement scripts run from a checkout (``python -m tools.<name>``); not part of the installed package."""
