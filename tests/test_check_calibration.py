@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests import check_calibration
+from tools import check_calibration
 
 COUNT = "bench_instructions.Instructions.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"
 RELATIVE = "bench_relative.RelativeWallTime.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"

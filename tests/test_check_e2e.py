@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import planted
+from bncvl.testing import planted
 
 pytestmark = pytest.mark.slow
 

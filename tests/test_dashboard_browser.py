@@ -32,7 +32,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from bncvl.commands import dashboard as dashboard_cli  # noqa: E402
-from tests import planted  # noqa: E402
+from bncvl.testing import planted  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

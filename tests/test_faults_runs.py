@@ -24,10 +24,10 @@ import pytest
 from bncvl.cli import main as cli_main
 from bncvl.commands import history
 from bncvl.measure.machine import register
+from bncvl.testing import planted
 from bncvl.track import asv
 from bncvl.track.checkrun import OUTPUT_MARKER, CheckRun
 from bncvl.track.git import GitError, commit_subject, commits_in_range, export_tree, merge_base, resolve_commit
-from tests import planted
 from tests.toy_project import make_env, make_toy_repo, tracked
 
 MACHINE = "toybox"

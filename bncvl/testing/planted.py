@@ -1,10 +1,12 @@
 """Real temporary git repositories of this project, with planted regressions, for ``bncvl check``.
 
-Shared by ``tests/test_check_e2e.py`` and the calibration script
-``tests/check_calibration.py``. Commits are made with a fixed author and date,
-so the same tree on the same parent has the same hash in every repository:
-asv's build cache (keyed by hash, in a shared ``--env-dir``) then builds a
-commit once for all tests.
+Shared by the end-to-end tests of ``bncvl check`` (``tests/test_check_e2e.py``,
+``tests/test_faults_runs.py``, ``tests/test_dashboard_browser.py``) and the
+calibration tool ``tools/check_calibration.py``. The project copied is the
+checkout this module lives in (bncvl installed editable, as ``make setup``
+does). Commits are made with a fixed author and date, so the same tree on the
+same parent has the same hash in every repository: asv's build cache (keyed
+by hash, in a shared ``--env-dir``) then builds a commit once for all tests.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
+"""The checkout that holds this module: bncvl/testing/planted.py."""
 
 FORWARD_RETURN = "        return self.activation(self.normalize(z))\n"
 """The last line of the reference layer's forward, where regressions are planted."""
@@ -73,7 +76,8 @@ def _plant(repo: Path, replacement: str) -> dict[str, str]:
     layer = (repo / "bncvl" / "layers" / "reference.py").read_text()
     if layer.count(FORWARD_RETURN) != 1:
         raise AssertionError(
-            f"bncvl/layers/reference.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; update tests/planted.py"
+            f"bncvl/layers/reference.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; "
+            "update bncvl/testing/planted.py"
         )
     return {"bncvl/layers/reference.py": layer.replace(FORWARD_RETURN, replacement)}
 

@@ -4,8 +4,8 @@ Not a test: each check is a full default ``bncvl check BASE HEAD`` (instruction
 counts, relative timings, bytes), several minutes on a shared 2-core VM.
 docs/ci-check.md's figures come from::
 
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --aa 20 --runs 10
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --summary
+    .venv/bin/python -m tools.check_calibration --workdir /tmp/calib --aa 20 --runs 10
+    .venv/bin/python -m tools.check_calibration --workdir /tmp/calib --summary
 
 It copies the project into a git repository under ``--workdir`` with a base
 commit, an A/A commit (README only) and one commit per planted regression
@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bncvl.testing import planted
 from bncvl.track.asv import CONF_NAME, machine_name
-from tests import planted
 
 PLANTS: dict[str, Callable[[Path], dict[str, str]]] = {
     # Sizes measured in-process against the unchanged forward (tiny preset, CPU time, paired blocks):

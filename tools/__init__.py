@@ -1,0 +1,1 @@
+"""Tools of the project that are neither part of bncvl nor tests: ``python -m tools.NAME``."""
