@@ -1,7 +1,9 @@
-"""Shared fixtures: a synthetic asv results set with planted steps, and analysis run directories."""
+"""Shared fixtures: a synthetic asv results set with planted steps, analysis run directories, and the asv
+environments folder of the real ``bncvl check`` runs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,14 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_run(root, "digits-seed1", seed=1, final_bncvl_accuracy=0.91)
     write_run(root, "interrupted", seed=2, complete=False, truncate_last_line=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def check_env_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """asv's environments folder of every real ``bncvl check`` of the session (``--env-dir``).
+
+    torch is installed into it once, by the first check (about a minute), and
+    the instruction counts kept in it serve every later check of the same
+    code. Set ``BNCVL_TEST_ASV_ENV_DIR`` to keep it between sessions.
+    """
+    return Path(os.environ.get("BNCVL_TEST_ASV_ENV_DIR") or tmp_path_factory.mktemp("asv-env"))

@@ -5,8 +5,7 @@ Shared by the end-to-end tests of ``bncvl check`` (``tests/test_check_e2e.py``,
 calibration tool ``tools/check_calibration.py``. The project copied is the
 checkout this module lives in (bncvl installed editable, as ``make setup``
 does). Commits are made with a fixed author and date, so the same tree on the
-same parent has the same hash in every repository: asv's build cache (keyed
-by hash, in a shared ``--env-dir``) then builds a commit once for all tests.
+same parent has the same hash in every repository.
 """
 
 from __future__ import annotations
@@ -124,7 +123,11 @@ def extra_activation(repo: Path) -> dict[str, str]:
     return _plant(repo, "        z = z * torch.ones_like(z)\n" + FORWARD_RETURN)
 
 
-def unbuildable(repo: Path) -> dict[str, str]:
-    """pyproject.toml that is not TOML: pip cannot build the commit."""
-    pyproject = (repo / "pyproject.toml").read_text()
-    return {"pyproject.toml": pyproject + "\n[project\nthis is not toml\n"}
+UNIMPORTABLE = "this commit's bncvl does not import"
+"""The message of the error that :func:`unimportable` plants."""
+
+
+def unimportable(repo: Path) -> dict[str, str]:
+    """The reference layer's module raises ``ImportError`` (:data:`UNIMPORTABLE`): bncvl does not import."""
+    layer = (repo / "bncvl" / "layers" / "reference.py").read_text()
+    return {"bncvl/layers/reference.py": layer + f"\nraise ImportError({UNIMPORTABLE!r})\n"}
