@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,17 @@ def test_each_check_counts_instructions_afresh(tmp_path, monkeypatch):
     entry = check_calibration.run_check(tmp_path / "repo", tmp_path, "a" * 40, "b" * 40)
     assert seen == [(["bncvl.cli", "check", "a" * 40], False)]
     assert entry["exit"] == 2 and entry["error"] == "could not decide"
+
+
+def test_a_relative_workdir_is_given_to_the_check_as_an_absolute_path(tmp_path, monkeypatch):
+    # The check runs in the workdir's repository: --output-dir .asv/calib/out would land inside it.
+    commands = []
+    monkeypatch.setattr(
+        check_calibration.subprocess, "run", lambda command, **kwargs: commands.append(command) or
+        subprocess.CompletedProcess(command, 2, "", "could not decide")
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    check_calibration.run_check(tmp_path / "work" / "repo", Path("work"), "a" * 40, "b" * 40)
+    (command,) = commands
+    assert command[command.index("--env-dir") + 1] == str(tmp_path / "work" / "env")
+    assert command[command.index("--output-dir") + 1] == str(tmp_path / "work" / "out")

@@ -60,6 +60,7 @@ PLANTS: dict[str, Callable[[Path], dict[str, str]]] = {
 def run_check(repo: Path, workdir: Path, base: str, head: str) -> dict:
     """One default ``bncvl check``, its instruction counts taken afresh; its exit code, duration and worsened
     benchmarks."""
+    workdir = workdir.resolve()  # the check runs in the repository: a relative path would point into it
     output = workdir / "out"
     shutil.rmtree(workdir / "env" / COUNTS_DIR, ignore_errors=True)
     command = [sys.executable, "-P", "-m", "bncvl.cli", "check", base, head, "--env-dir", str(workdir / "env")]
