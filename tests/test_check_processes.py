@@ -298,6 +298,18 @@ def test_each_commit_gets_its_own_tree_of_the_same_path_length_removed_afterward
     assert not (run.output_dir / TREES).exists()
 
 
+def test_a_matrix_of_several_environments_is_refused_naming_them(tmp_path: Path) -> None:
+    config = tmp_path / "out" / "asv.conf.json"
+    config.parent.mkdir()
+    matrix = {"req": {"torch": ["2.12.0", "2.13.0"]}}
+    conf = {"version": 1, "repo": str(tmp_path), "environment_type": "virtualenv", "pythons": ["3.11"]}
+    conf["matrix"] = matrix
+    config.write_text(json.dumps({**conf, "env_dir": str(tmp_path / "env")}))
+    with pytest.raises(RuntimeError, match=r"bncvl check runs in one asv environment; .* give 2 \(virtualenv-py3\.11-"):
+        CheckRun(config, tmp_path / "out", "toybox").environment()
+    assert not (tmp_path / "env").exists()  # refused before anything was created
+
+
 # --- counts: counted once per distinct code, kept, then reused -------------------------------------------
 
 

@@ -141,8 +141,8 @@ class CheckRun:
     ) -> CheckRun:
         """Write the check's configuration into ``output_dir`` and register the machine.
 
-        ``output_dir`` is claimed first (:func:`claim_output_dir`); the results
-        and report of an earlier check in it are removed, nothing else.
+        ``output_dir`` is claimed first (:func:`claim_output_dir`); the results,
+        report and :data:`TREES` of an earlier check in it are removed, nothing else.
         """
         conf = read_conf(config)
         here = config.parent
