@@ -117,10 +117,8 @@ def measure(
         selection = select(benchmarks, benchmarks.benchmark_selection)
         if not selection:
             raise ValueError(f"no benchmark matches -b {bench}")
-        progress.say(
-            f"{sum(map(len, selection.own.values())) + len(selection.timed) + len(selection.untimed)} "
-            f"benchmarks selected; Python {python}, torch {server.torch_version}"
-        )
+        selected = sum(len(benchmarks.benchmark_selection.get(name) or [None]) for name in benchmarks)
+        progress.say(f"{selected} benchmarks selected; Python {python}, torch {server.torch_version}")
         values: dict[str, Values] = {commit: defaultdict(list) for commit in commits}
         started = datetime.datetime.now(datetime.UTC)
         _exact(server, run, env, trees, commits, selection, values, progress)
@@ -255,6 +253,7 @@ def _count_key(
 ) -> counts.CountKey:
     """What ``commit``'s instruction counts depend on (:class:`bncvl.track.counts.CountKey`)."""
     from bncvl._extras import valgrind_missing
+    from bncvl.track.checkrun import PACKAGE
 
     valgrind = (
         "missing"
@@ -263,7 +262,7 @@ def _count_key(
     )
     conf = run.conf
     return counts.CountKey(
-        package_tree=tree_hash(Path(conf["repo"]), commit, "bncvl"),
+        package_tree=tree_hash(Path(conf["repo"]), commit, PACKAGE),
         suite=counts.suite_digest(Path(conf["benchmark_dir"])),
         torch=server.torch_version,
         python=f"{env.name} {env.python}",
