@@ -335,17 +335,14 @@ class FakeEnv:
     python: str = "3.11"
 
 
-@dataclass(frozen=True)
-class FakeRun:
-    conf: dict
-    machine: str = "toybox"
-
-
 def test_counts_run_once_per_distinct_code_and_are_reused_by_the_next_check(
     package_repo: tuple[Path, dict[str, str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo, commits = package_repo
-    run = FakeRun({"repo": str(repo), "benchmark_dir": str(SUITE), "env_dir": str(tmp_path / "env")})
+    config = tmp_path / "out" / "asv.conf.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"repo": str(repo), "benchmark_dir": str(SUITE), "env_dir": str(tmp_path / "env")}))
+    run = CheckRun(config, tmp_path / "out", "toybox")
     selection = select(
         {"bench_instructions.Instructions.track_eval_forward": _asv_benchmark(
             "bench_instructions.Instructions.track_eval_forward", [[value] for value in TINY_CPU]

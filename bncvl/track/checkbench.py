@@ -39,7 +39,6 @@ from typing import IO, TYPE_CHECKING
 
 from bncvl.track import counts
 from bncvl.track.forks import Answer, ForkServer, Request
-from bncvl.track.git import tree_hash
 from bncvl.track.selection import Benchmark, Selection, own_kind, select
 
 if TYPE_CHECKING:
@@ -253,7 +252,6 @@ def _count_key(
 ) -> counts.CountKey:
     """What ``commit``'s instruction counts depend on (:class:`bncvl.track.counts.CountKey`)."""
     from bncvl._extras import valgrind_missing
-    from bncvl.track.checkrun import PACKAGE
 
     valgrind = (
         "missing"
@@ -262,7 +260,7 @@ def _count_key(
     )
     conf = run.conf
     return counts.CountKey(
-        package_tree=tree_hash(Path(conf["repo"]), commit, PACKAGE),
+        package_tree=run.package_tree(commit),
         suite=counts.suite_digest(Path(conf["benchmark_dir"])),
         torch=server.torch_version,
         python=f"{env.name} {env.python}",

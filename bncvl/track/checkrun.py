@@ -165,6 +165,14 @@ class CheckRun:
         """The check's copy of the configuration (absolute paths)."""
         return read_conf(self.config)
 
+    def package_tree(self, commit: str) -> str:
+        """The git tree hash of ``commit``'s :data:`PACKAGE` folder: the same for two commits of the same code.
+
+        Raises:
+            GitError: the commit has no :data:`PACKAGE` folder at its root.
+        """
+        return tree_hash(Path(self.conf["repo"]), commit, PACKAGE)
+
     @contextmanager
     def trees(self, commits: list[str]) -> Iterator[dict[str, Path]]:
         """Each commit's :data:`PACKAGE` folder, exported from git, for the block: ``{commit: folder holding it}``.
@@ -178,7 +186,7 @@ class CheckRun:
         """
         repo = Path(self.conf["repo"])
         for commit in commits:
-            tree_hash(repo, commit, PACKAGE)  # says which commit has none, before anything is written
+            self.package_tree(commit)  # says which commit has none, before anything is written
         root = self.output_dir / TREES
         shutil.rmtree(root, ignore_errors=True)
         try:
