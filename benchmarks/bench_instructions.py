@@ -12,12 +12,13 @@ not need a big shape to be exact.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from benchmarks.callgrind import count_instructions, valgrind_missing
 from benchmarks.common import PARAM_NAMES, VARIANT_NAMES, check_applicable
 
-__all__ = ["Instructions"]
+__all__ = ["Instructions", "count_selected", "values_of"]
 
 PRESETS = ["tiny"]
 NOT_COUNTED = {
@@ -61,3 +62,39 @@ class Instructions:
 
     def track_train_step(self, cache: dict, variant: str, preset: str, device: str, dtype: str) -> float:
         return statistics.median(self.counts["train_step"])
+
+
+def count_selected(combos: Iterable[Sequence[str]]) -> dict:
+    """``Instructions``' ``setup_cache`` for the combinations ``combos`` only, as JSON-able data.
+
+    ``bncvl check`` counts what it selected (the default: the reference
+    variant alone), in one valgrind process per commit, and keeps the result
+    to reuse for a commit whose code it counted before (see :func:`values_of`).
+
+    Returns:
+        ``{"skip": reason}`` without valgrind, else ``{"counts": [[variant, preset, counts or reason], ...]}``.
+    """
+    missing = valgrind_missing()
+    if missing:
+        return {"skip": missing}
+    jobs = sorted({(variant, preset) for variant, preset, *_ in combos if variant not in NOT_COUNTED})
+    counted = count_instructions(jobs) if jobs else {}
+    return {"counts": [[variant, preset, entry] for (variant, preset), entry in counted.items()]}
+
+
+def values_of(counted: dict, params: Sequence[str], methods: Iterable[str]) -> dict[str, float | str]:
+    """The ``methods`` (``track_eval_forward``...) of the combination ``params`` from :func:`count_selected`'s data,
+    read as ``Instructions`` reads its ``setup_cache``.
+
+    Returns:
+        ``{method: instructions per call}``, or the skip reason (a ``str``) where the combination was not counted.
+    """
+    cache = dict(counted)
+    if "counts" in cache:
+        cache["counts"] = {(variant, preset): entry for variant, preset, entry in cache["counts"]}
+    instructions = Instructions()
+    try:
+        instructions.setup(cache, *params)
+    except NotImplementedError as reason:
+        return dict.fromkeys(methods, str(reason))
+    return {method: getattr(instructions, method)(cache, *params) for method in methods}

@@ -6,7 +6,7 @@ What is measured, and how, is in :mod:`benchmarks.figures`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar
 
 from torch import Tensor
@@ -19,13 +19,15 @@ from benchmarks.common import (
     Workload,
     build_workload,
     cached_entry,
+    measure_each,
     packed_storage_bytes,
 )
-from benchmarks.figures import LAYER_PRESETS, layer_figures_cache
+from benchmarks.figures import LAYER_PRESETS, layer_figures_cache, memory_figures
 
 __all__ = [
     "Memory",
     "WeightStorage",
+    "measure_selected",
 ]
 
 
@@ -61,6 +63,26 @@ class Memory:
         return self.figures["saved_activation"]
 
     track_saved_activation_bytes.unit = "bytes"
+
+
+def measure_selected(params: Sequence[str], methods: Iterable[str]) -> dict[str, int | str]:
+    """The byte counts ``methods`` (``track_peak_forward_bytes``...) of the one combination ``params``.
+
+    What ``Memory`` gives, measured for this combination alone: its
+    ``setup_cache`` measures every combination, and their speed too, which
+    ``bncvl check`` does not need. Byte counts are exact, so the value does
+    not depend on what else the process measured.
+
+    Returns:
+        ``{method: bytes}``, or the skip reason (a ``str``) where the combination cannot run here.
+    """
+    cache = measure_each([[param] for param in params], memory_figures)
+    memory = Memory()
+    try:
+        memory.setup(cache, *params)
+    except NotImplementedError as reason:
+        return dict.fromkeys(methods, str(reason))
+    return {method: getattr(memory, method)(cache, *params) for method in methods}
 
 
 def float_weight_bytes(work: Workload) -> int:

@@ -15,20 +15,23 @@ sample (``{"samples": [...], "number": 1}``, asv's timing-result form), so
 asv's statistics (median, quartiles) are over processes, the independent
 unit. (asv reads a ``rounds`` attribute from ``time_`` benchmarks only; a
 plain ``asv run`` gives one process per commit, which the dashboard marks
-low-confidence. ``bncvl check`` passes ``-a rounds=7``.) ``bncvl
-check`` and the dashboard test these per-process values
-(:func:`bncvl.track.decision.compare_processes`), not the pairs within a process.
+low-confidence.) ``bncvl check`` and the dashboard test these per-process
+values (:func:`bncvl.track.decision.compare_processes`), not the pairs
+within a process.
 
 Both clocks are kept: CPU time ignores other processes' use of the core;
 wall time also sees a pass that waits (a sleep, a lock, I/O), which CPU time
-cannot.
+cannot. Both are read from the same blocks: under asv each benchmark runs in
+a process of its own and keeps one clock; ``bncvl check`` measures a
+commit's whole selection in one process per round (:func:`measure_together`),
+each pass once, and keeps both.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 import torch
@@ -55,6 +58,7 @@ __all__ = [
     "RelativeCpuTime",
     "RelativeWallTime",
     "bare_conv",
+    "measure_together",
     "paired_ratios",
 ]
 
@@ -202,6 +206,10 @@ def bare_conv(preset: str, mode: str, device: torch.device, dtype: torch.dtype) 
     return step
 
 
+PASSES = {"track_eval_forward": "eval", "track_train_step": "train"}
+"""Each benchmark method and the mode of the pass it times (the reference of that mode is its denominator)."""
+
+
 class _Relative:
     """Per-process median of (pass time / bare-conv time) on the clock ``clock``."""
 
@@ -224,15 +232,20 @@ class _Relative:
         if hasattr(self, "reproducible"):
             self.reproducible.close()
 
-    def _ratio(self, run: Callable[[], object], mode: str) -> dict[str, object]:
-        ratios = paired_ratios(run, self.references[mode], lambda: synchronize(self.device))
-        return {"samples": [ratios.median(self.clock)], "number": 1}
+    def ratios(self, method: str) -> PairedRatios:
+        """The paired ratios, on both clocks, of the pass that ``method`` (a key of :data:`PASSES`) times."""
+        mode = PASSES[method]
+        run = self.eval.eval_forward if mode == "eval" else self.train.train_step
+        return paired_ratios(run, self.references[mode], lambda: synchronize(self.device))
+
+    def _sample(self, method: str) -> dict[str, object]:
+        return {"samples": [self.ratios(method).median(self.clock)], "number": 1}
 
     def track_eval_forward(self, variant: str, preset: str, device: str, dtype: str) -> dict[str, object]:
-        return self._ratio(self.eval.eval_forward, "eval")
+        return self._sample("track_eval_forward")
 
     def track_train_step(self, variant: str, preset: str, device: str, dtype: str) -> dict[str, object]:
-        return self._ratio(self.train.train_step, "train")
+        return self._sample("track_train_step")
 
 
 class RelativeWallTime(_Relative):
@@ -246,10 +259,66 @@ class RelativeCpuTime(_Relative):
 
     clock = "cpu"
 
-    def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
+    @staticmethod
+    def check_clock(device: str) -> None:
+        """Raise ``NotImplementedError`` (a skip) where the CPU clock cannot time the pass: off the CPU, or a
+        platform whose CPU clock is coarser than 1 µs."""
         if device != "cpu":
             raise NotImplementedError("CPU time does not measure work on the GPU; see RelativeWallTime")
         resolution = time.get_clock_info("process_time").resolution
         if resolution > 1e-6:
             raise NotImplementedError(f"this platform's CPU clock ticks every {resolution} s; 1 µs or finer needed")
+
+    def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
+        self.check_clock(device)
         super().setup(variant, preset, device, dtype)
+
+
+CLASSES = {cls.__name__: cls for cls in (RelativeWallTime, RelativeCpuTime)}
+
+
+def measure_together(params: Sequence[str], wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float | str]:
+    """The ``wanted`` relative timings of one parameter combination, measured in this process together.
+
+    Each pass is measured once, with its own warm-up, and its median ratio is
+    read on every clock wanted: the value of ``RelativeWallTime`` and of
+    ``RelativeCpuTime`` for a pass come from the same blocks, as the
+    per-process values of one process. ``bncvl check`` calls this in one
+    process per round and commit for every combination it selected.
+
+    Args:
+        params: ``(variant, preset, device, dtype)``.
+        wanted: ``(class name, method)`` pairs, e.g. ``("RelativeCpuTime", "track_eval_forward")``.
+
+    Returns:
+        ``{(class name, method): value}``, or the skip reason (a ``str``) where the benchmark cannot run here.
+
+    Raises:
+        ValueError: an unknown class or method. Any error of the measurement itself propagates.
+    """
+    values: dict[tuple[str, str], float | str] = {}
+    to_measure: list[tuple[str, str]] = []
+    for name, method in wanted:
+        if name not in CLASSES or method not in PASSES:
+            raise ValueError(f"no relative timing {name}.{method}; expected {sorted(CLASSES)} x {sorted(PASSES)}")
+        try:
+            if CLASSES[name] is RelativeCpuTime:
+                RelativeCpuTime.check_clock(params[2])
+        except NotImplementedError as reason:
+            values[name, method] = str(reason)
+        else:
+            to_measure.append((name, method))
+    if not to_measure:
+        return values
+    subject = RelativeWallTime()
+    try:
+        subject.setup(*params)
+    except NotImplementedError as reason:
+        return {**values, **dict.fromkeys(to_measure, str(reason))}
+    try:
+        ratios = {method: subject.ratios(method) for method in PASSES if any(m == method for _, m in to_measure)}
+    finally:
+        subject.teardown(*params)
+    for name, method in to_measure:
+        values[name, method] = ratios[method].median(CLASSES[name].clock)
+    return values

@@ -34,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["ISA_ENV", "NUMBER", "PASSES", "REPEATS", "count_instructions", "valgrind_missing"]
+__all__ = ["ISA_ENV", "NUMBER", "PASSES", "REPEATS", "count_instructions", "import_suite_only", "valgrind_missing"]
 
 PASSES = ("eval_forward", "train_step")
 NUMBER = 10
@@ -176,13 +176,14 @@ def _child(out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(plans))
 
 
-def _import_suite_only() -> None:
-    """Make ``benchmarks`` importable in the child without putting its parent folder on ``sys.path``.
+def import_suite_only() -> None:
+    """Make ``benchmarks`` importable in a process started as a script of the suite, without its parent on ``sys.path``.
 
     The suite's parent is usually a checkout of the project, and on ``sys.path``
-    it would shadow the ``bncvl`` of the commit under test, installed in asv's
-    environment, with the checkout's (asv's own runner imports the suite the
-    same way, by name only).
+    it would shadow the ``bncvl`` of the commit under test (first on
+    ``PYTHONPATH``, or installed in asv's environment) with the checkout's
+    (asv's own runner imports the suite the same way, by name only). The
+    scripts are this file's child under valgrind and :mod:`benchmarks.forkserver`.
     """
     suite = Path(__file__).resolve().parent
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != suite]
@@ -195,5 +196,5 @@ def _import_suite_only() -> None:
 
 
 if __name__ == "__main__":
-    _import_suite_only()
+    import_suite_only()
     _child(Path(sys.argv[1]))

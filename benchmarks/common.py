@@ -29,6 +29,8 @@ from typing import Any
 
 import torch
 
+from benchmarks.compiler import load_compiler
+
 BNCVL_MODULES: dict[str, tuple[str, ...]] = {
     "functional": ("bncvl.layers.functional", "bncvl.quantize"),
     "memory": ("bncvl.measure.memory", "bncvl.memory"),
@@ -248,31 +250,11 @@ def keep_freed_memory() -> None:
 
 
 def _import_compiler_in_forkserver() -> None:
-    """Load torch's compiler stack in asv's forkserver, so that forked children inherit it.
-
-    A child that builds a compiled variant (``fused``, ``fast``) paid, before
-    its first compilation (measured on a 2-core machine): the ``torch._dynamo``
-    and ``torch._inductor`` imports (3.7 s), inductor's CPU vector-ISA probe,
-    which compiles and runs a test program (0.8 s), and its hash of torch's
-    sources (0.3 s); about 5 s in each of dozens of children. Done once here,
-    a compiled child's set-up fell from 5.9 s to 0.6-0.8 s.
-
-    The server is the process asv starts as ``benchmark.py run_server``;
-    discovery and the spawn launcher keep the suite's import fast. None of
-    this builds a tensor, touches CUDA or leaves a thread running, so forking
-    after it is safe. The probe and the hash are private inductor helpers of
-    the pinned torch; with a torch that lacks them, children do that work
-    themselves, as before.
-    """
-    if sys.argv[1:2] != ["run_server"]:
-        return
-    importlib.import_module("torch._dynamo")
-    importlib.import_module("torch._inductor.compile_fx")
-    from torch._inductor import codecache, cpu_vec_isa
-
-    for warm_up in (getattr(cpu_vec_isa, "pick_vec_isa", None), getattr(codecache, "torch_key", None)):
-        if warm_up is not None:
-            warm_up()
+    """Load torch's compiler stack in asv's forkserver (:func:`benchmarks.compiler.load_compiler`), so that forked
+    children inherit it. The server is the process asv starts as ``benchmark.py run_server``; discovery and the
+    spawn launcher keep the suite's import fast."""
+    if sys.argv[1:2] == ["run_server"]:
+        load_compiler()
 
 
 _import_compiler_in_forkserver()

@@ -1,7 +1,9 @@
-"""Shared fixtures: a synthetic asv results set with planted steps, and analysis run directories."""
+"""Shared fixtures: a synthetic asv results set with planted steps, analysis run directories, and the asv
+environments folder of the real ``bncvl check`` runs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,14 @@ def results_store(
     """The results set and the runs published into an embedded store, as ``bncvl dashboard`` does before it serves:
     the dashboard's tests read it."""
     return publish_into(tmp_path_factory.mktemp("store") / "bncvl-store.sqlite", results_set[0], runs_dir)
+
+
+@pytest.fixture(scope="session")
+def check_env_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """asv's environments folder of every real ``bncvl check`` of the session (``--env-dir``).
+
+    torch is installed into it once, by the first check (about a minute), and
+    the instruction counts kept in it serve every later check of the same
+    code. Set ``BNCVL_TEST_ASV_ENV_DIR`` to keep it between sessions.
+    """
+    return Path(os.environ.get("BNCVL_TEST_ASV_ENV_DIR") or tmp_path_factory.mktemp("asv-env"))

@@ -1,10 +1,13 @@
 """The calibration's summary: logs merged by case, each check re-decided from its recorded values."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests import check_calibration
+from bncvl.track.counts import COUNTS_DIR
+from tools import check_calibration
 
 COUNT = "bench_instructions.Instructions.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"
 RELATIVE = "bench_relative.RelativeWallTime.track_eval_forward('reference', 'tiny', 'cpu', 'float32')"
@@ -101,3 +104,44 @@ def test_values_are_read_from_a_checks_results_as_bncvl_check_reads_them(tmp_pat
     assert len(base[saved]) == 1 and head[saved] is None  # a value without samples; failed at head
     assert len(base[relative]) == 7  # one value per process
     assert check_calibration._units(tmp_path / "out")["bench_memory.Memory.track_saved_activation_bytes"] == "bytes"
+
+
+def test_a_workdir_whose_output_folder_a_check_did_not_create_is_refused_before_any_check(tmp_path, capsys):
+    # A folder left by a check older than the output folder's marker: bncvl check would refuse it at every check.
+    (tmp_path / "old" / "out" / "results").mkdir(parents=True)
+    with pytest.raises(SystemExit):
+        check_calibration.main(["--workdir", str(tmp_path / "old"), "--aa", "0", "--plants"])
+    err = capsys.readouterr().err
+    assert "holds files that bncvl check did not create" in err and "give a new --workdir" in err
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["out"]  # no repository made, nothing run
+    assert [p.name for p in (tmp_path / "old" / "out").iterdir()] == ["results"]
+
+
+def test_each_check_counts_instructions_afresh(tmp_path, monkeypatch):
+    kept = tmp_path / "env" / COUNTS_DIR
+    kept.mkdir(parents=True)
+    (kept / "entry.json").write_text("{}")
+    seen = []
+
+    def check(command, **kwargs):
+        seen.append((command[3:6], kept.exists()))
+        return subprocess.CompletedProcess(command, 2, "", "could not decide")
+
+    monkeypatch.setattr(check_calibration.subprocess, "run", check)
+    entry = check_calibration.run_check(tmp_path / "repo", tmp_path, "a" * 40, "b" * 40)
+    assert seen == [(["bncvl.cli", "check", "a" * 40], False)]
+    assert entry["exit"] == 2 and entry["error"] == "could not decide"
+
+
+def test_a_relative_workdir_is_given_to_the_check_as_an_absolute_path(tmp_path, monkeypatch):
+    # The check runs in the workdir's repository: --output-dir .asv/calib/out would land inside it.
+    commands = []
+    monkeypatch.setattr(
+        check_calibration.subprocess, "run", lambda command, **kwargs: commands.append(command) or
+        subprocess.CompletedProcess(command, 2, "", "could not decide")
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    check_calibration.run_check(tmp_path / "work" / "repo", Path("work"), "a" * 40, "b" * 40)
+    (command,) = commands
+    assert command[command.index("--env-dir") + 1] == str(tmp_path / "work" / "env")
+    assert command[command.index("--output-dir") + 1] == str(tmp_path / "work" / "out")

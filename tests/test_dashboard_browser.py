@@ -35,8 +35,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.util import patch_config_options  # noqa: E402
 
 from bncvl.commands import dashboard as dashboard_cli  # noqa: E402
+from bncvl.testing import planted  # noqa: E402
 from bncvl.track.asv import RESULTS_ENV, RUNS_ENV  # noqa: E402
-from tests import planted  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

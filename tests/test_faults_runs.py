@@ -25,12 +25,12 @@ import pytest
 from bncvl.cli import main as cli_main
 from bncvl.commands import history
 from bncvl.measure.machine import register
+from bncvl.testing import planted
 from bncvl.track import asv
 from bncvl.track.checkrun import OUTPUT_MARKER, CheckRun
 from bncvl.track.git import GitError, commit_subject, commits_in_range, export_tree, merge_base, resolve_commit
 from bncvl.track.report import render_markdown
 from bncvl.track.verdict import Outcome, Status, compare
-from tests import planted
 from tests.toy_project import make_env, make_toy_repo, tracked
 
 MACHINE = "toybox"
@@ -128,10 +128,10 @@ def test_an_asv_error_during_a_check_exits_2_not_1(
 ) -> None:
     from asv.util import UserError
 
-    def broken_build(self: CheckRun, commits: list[str]) -> None:
+    def broken_benchmark(self: CheckRun, commits: list[str], bench: list[str], rounds: int) -> None:
         raise UserError("Environment type must be specified")  # asv's error type, neither ValueError nor RuntimeError
 
-    monkeypatch.setattr(CheckRun, "build", broken_build)
+    monkeypatch.setattr(CheckRun, "benchmark", broken_benchmark)
     monkeypatch.chdir(repo)
     assert cli_main(["check", "HEAD~1", "HEAD", "-b", "x", "--machine", MACHINE]) == 2
     line = one_error_line(capsys.readouterr().err, "check")
@@ -496,7 +496,9 @@ SAVED_BYTES = r"\.track_saved_activation_bytes\('reference', 'tiny', 'cpu', 'flo
 
 
 @pytest.mark.slow
-def test_two_checks_at_once_on_one_repository_each_decide_their_own_commits(tmp_path: Path) -> None:
+def test_two_checks_at_once_on_one_repository_each_decide_their_own_commits(
+    tmp_path: Path, check_env_dir: Path
+) -> None:
     # Both use the repository's default output folder (.asv/check) and one asv environment folder:
     # the second waits for the first, then each decides on its own head.
     path = tmp_path / "repo"
@@ -507,7 +509,7 @@ def test_two_checks_at_once_on_one_repository_each_decide_their_own_commits(tmp_
         "hungrier": planted.commit_on(path, base, "hungrier", planted.extra_activation),
     }
     planted.git(path, "checkout", "-q", "main")
-    env_dir = Path(os.environ.get("BNCVL_TEST_ASV_ENV_DIR") or tmp_path / "env")
+    env_dir = check_env_dir
     environ = {**os.environ, "HOME": str(tmp_path)}  # asv's machine file lives in $HOME
     checks = {}
     for name, head in heads.items():

@@ -1,18 +1,21 @@
 """``bncvl check BASE HEAD``: does HEAD make BNCVL slower or hungrier than BASE?
 
-Both commits are built in asv's environment and benchmarked on this machine,
-interleaved round by round (``asv run --interleave-rounds``), so a drift of
-the machine during the run hits both alike. The benchmark suite is the one in
-the working tree, for both commits, as with ``asv continuous``. The verdict is
-asv's (factor *and* significance), direction-aware for ``track_*`` metrics:
-see :mod:`bncvl.track.verdict`.
+Both commits are benchmarked on this machine in asv's environment, each from
+its ``bncvl/`` exported from git (nothing is installed), interleaved round by
+round (base, head, head, base...), so a drift of the machine during the run
+hits both alike: see :mod:`bncvl.track.checkbench`. The benchmark suite is
+the one in the working tree, for both commits, as with ``asv continuous``.
+The verdict is asv's (factor *and* significance), direction-aware for
+``track_*`` metrics, with the per-process test for relative timings: see
+:mod:`bncvl.track.verdict`.
 
 Exit status: 0 nothing significantly worse; 1 a regression or a newly failing
-benchmark; 2 a usage error, a commit that cannot be built, or a check that
+benchmark; 2 a usage error, a commit without ``bncvl/``, or a check that
 cannot decide: no benchmark ran, a benchmark failed at both commits, a
 relative timing had too few processes, (default selection) the instruction
-counts or relative timings it gates on did not run, or asv, pip, git or the
-file system failed (the reason is printed). Only a decided regression exits 1.
+counts or relative timings it gates on did not run, or asv, valgrind, git,
+the benchmark processes or the file system failed (the reason is printed).
+Only a decided regression exits 1.
 
 A check writes only into its output folder, which it created (see
 :func:`bncvl.track.checkrun.claim_output_dir`), and holds locks on that folder
@@ -60,8 +63,8 @@ relative timings on both clocks and bytes of the reference and fast variants on 
 
 DEFAULT_ROUNDS = MIN_PROCESSES
 """Interleaved rounds per commit for relative timings and ``time_*`` benchmarks:
-base, head, then head, base..., each a fresh process giving one per-process
-value, so a drift of a shared runner hits both commits alike. The per-process
+base, head, then head, base..., each a new process giving one value per
+benchmark, so a drift of a shared runner hits both commits alike. The per-process
 test needs :data:`bncvl.track.decision.MIN_PROCESSES` of them: with that many
 values per commit it reaches :data:`bncvl.track.decision.RELATIVE_ALPHA` with
 one pair out of order, so one process on a loaded core does not hide a
@@ -123,7 +126,7 @@ def main(args: argparse.Namespace) -> int:
         return _check(args)
     except (ValueError, RuntimeError, FileNotFoundError, MissingExtra):
         raise  # bncvl prints the message and exits 2
-    except Exception as error:  # asv's UserError, pip, git, the file system: exit 1 would say "regression"
+    except Exception as error:  # asv's UserError, git, the file system: exit 1 would say "regression"
         raise RuntimeError(f"could not decide: {type(error).__name__}: {error}") from error
 
 
@@ -162,7 +165,6 @@ def _check(args: argparse.Namespace) -> int:
 
     output_dir = args.output_dir or root / DEFAULT_OUTPUT_DIR
     with CheckRun.locked(root, config, output_dir, args.env_dir, args.machine) as run:
-        run.build([head, base])  # the head first: a pull request that breaks the build fails fast
         run.benchmark([base, head], args.bench or [QUICK_BENCHMARKS], args.rounds)
         before, units = run.outcomes(base)
         after, _ = run.outcomes(head)

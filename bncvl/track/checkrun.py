@@ -1,4 +1,4 @@
-"""One ``bncvl check`` run of asv: its own configuration and results folder, the builds, the interleaved runs.
+"""One ``bncvl check`` run: its own configuration and results folder, asv's environment, each commit's tree.
 
 The user's ``asv.conf.json`` is copied with absolute paths and its results
 redirected, so a check never mixes its samples with earlier results. The
@@ -6,20 +6,24 @@ output folder is emptied only when a check created it (it holds
 :data:`OUTPUT_MARKER`); a check holds locks on it and on the asv
 environments folder (:meth:`CheckRun.locked`), so a second check on the same
 folders waits for the first instead of mixing their files.
+
+Nothing is installed: asv's environment provides Python, torch and the
+other requirements of the configuration's matrix, and each commit's
+``bncvl/`` is exported from git into a folder of the check's own and put
+first on the benchmark processes' ``sys.path`` (:meth:`CheckRun.trees`).
+How the benchmarks are run is :mod:`bncvl.track.checkbench`'s.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bncvl.track.asv import (
     BENCHMARKS_FILE,
@@ -28,12 +32,14 @@ from bncvl.track.asv import (
     read_benchmarks,
     read_conf,
     read_machine,
-    run_command,
 )
+from bncvl.track.git import export_tree, tree_hash
 from bncvl.track.lock import hold
-from bncvl.track.suite import PER_ROUND
 
-__all__ = ["ENV_LOCK", "NO_DEPS_INSTALL", "OUTPUT_LOCK", "OUTPUT_MARKER", "CheckRun", "claim_output_dir"]
+if TYPE_CHECKING:
+    from asv.environment import Environment
+
+__all__ = ["ENV_LOCK", "OUTPUT_LOCK", "OUTPUT_MARKER", "PACKAGE", "CheckRun", "claim_output_dir"]
 
 OUTPUT_MARKER = ".bncvl-check"
 """Written into an output folder that ``bncvl check`` created or found empty: only such a folder is ever emptied."""
@@ -45,15 +51,14 @@ REPORT_NAME = "report.md"
 """The check's Markdown report, in the output folder."""
 
 ENV_LOCK = ".bncvl-env.lock"
-"""The lock file in the asv environments folder, held for the whole check: the environments and asv's build cache
-in them are shared by every check that uses the folder, and the build cache keeps only the last few builds."""
+"""The lock file in the asv environments folder, held for the whole check: the environments and the instruction
+counts kept in it (:mod:`bncvl.track.counts`) are shared by every check that uses the folder."""
 
-NO_DEPS_INSTALL = "in-dir={env_dir} python -m pip install --no-deps --force-reinstall {wheel_file}"
-"""The install command used when asv.conf.json sets none (see :meth:`CheckRun.prepare`)."""
+PACKAGE = "bncvl"
+"""The package the suite measures: each commit's folder of that name is exported and imported from there."""
 
-_REPEATED = PER_ROUND
-"""Matches the asv name of a benchmark that runs one process per round: ``time_*`` and the relative timings
-(the suite catalogue's :data:`bncvl.track.suite.PER_ROUND`)."""
+TREES = ".trees"
+"""The folder, in the output folder, of the commits' exported packages; removed when the check ends."""
 
 
 def _tail(text: str | bytes | None, lines: int = 30) -> str:
@@ -136,8 +141,8 @@ class CheckRun:
     ) -> CheckRun:
         """Write the check's configuration into ``output_dir`` and register the machine.
 
-        ``output_dir`` is claimed first (:func:`claim_output_dir`); the results
-        and report of an earlier check in it are removed, nothing else.
+        ``output_dir`` is claimed first (:func:`claim_output_dir`); the results,
+        report and :data:`TREES` of an earlier check in it are removed, nothing else.
         """
         conf = read_conf(config)
         here = config.parent
@@ -147,118 +152,96 @@ class CheckRun:
         conf["env_dir"] = str(env_dir_of(config, env_dir))
         conf["results_dir"] = str(output_dir / "results")
         conf["html_dir"] = str(output_dir / "html")
-        # asv's default install is `pip install WHEEL --force-reinstall`, which reinstalls torch
-        # with the project every time, and interleaving installs each commit once per round.
-        # The dependencies come from the configuration's matrix, as the --no-deps build implies.
-        conf.setdefault("install_command", [NO_DEPS_INSTALL])
         shutil.rmtree(output_dir / "results", ignore_errors=True)
+        shutil.rmtree(output_dir / TREES, ignore_errors=True)  # left by a check that was killed
         # A report left by an earlier check would pass for this one's (CI uploads the folder as it is).
         (output_dir / REPORT_NAME).unlink(missing_ok=True)
         check_config = output_dir / "asv.conf.json"
         check_config.write_text(json.dumps(conf, indent=2) + "\n")
         return cls(check_config, output_dir, machine_name(machine, register_missing=True))
 
-    def build(self, commits: list[str]) -> None:
-        """Build and install each commit in every environment, as ``asv run`` would.
+    @property
+    def conf(self) -> dict:
+        """The check's copy of the configuration (absolute paths)."""
+        return read_conf(self.config)
 
-        asv keeps the built wheels, so the benchmark run that follows only
-        reinstalls them. Done up front because ``asv run`` reports a commit
-        that does not build as "skipped", without the reason.
+    def package_tree(self, commit: str) -> str:
+        """The git tree hash of ``commit``'s :data:`PACKAGE` folder: the same for two commits of the same code.
 
         Raises:
-            RuntimeError: an environment cannot be created or a commit cannot
-                be built; the message has the failing command's output.
+            GitError: the commit has no :data:`PACKAGE` folder at its root.
+        """
+        return tree_hash(Path(self.conf["repo"]), commit, PACKAGE)
+
+    @contextmanager
+    def trees(self, commits: list[str]) -> Iterator[dict[str, Path]]:
+        """Each commit's :data:`PACKAGE` folder, exported from git, for the block: ``{commit: folder holding it}``.
+
+        The folders are the check's own (in :data:`TREES` of the output
+        folder, removed at the end) and their paths are of the same length,
+        so that no commit's processes differ from another's but by the code.
+
+        Raises:
+            GitError: a commit has no :data:`PACKAGE` folder at its root.
+        """
+        repo = Path(self.conf["repo"])
+        for commit in commits:
+            self.package_tree(commit)  # says which commit has none, before anything is written
+        root = self.output_dir / TREES
+        shutil.rmtree(root, ignore_errors=True)
+        try:
+            folders = {}
+            for number, commit in enumerate(dict.fromkeys(commits)):
+                folders[commit] = root / f"{number:02d}"
+                folders[commit].mkdir(parents=True)
+                export_tree(repo, commit, folders[commit], PACKAGE)
+            yield folders
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def environment(self) -> Environment:
+        """asv's environment of the configuration, created if missing (the matrix installed; no commit is).
+
+        Raises:
+            RuntimeError: the configuration gives no environment or several, or it cannot be created; the
+                message has the failing command's output.
         """
         from asv import config, environment, util
-        from asv.repo import get_repo
 
         conf = config.Config.load(str(self.config))
-        repo = get_repo(conf)
         environments = list(environment.get_environments(conf, None, verbose=False))
-        if not environments:
-            raise RuntimeError(f"asv found no environment to build in (pythons/matrix of {self.config})")
-        for env in environments:
-            if not env.can_install_project():
-                raise RuntimeError(
-                    f"environment {env.name!r} cannot install commits (an 'existing' environment); bncvl check "
-                    "needs asv-managed environments (environment_type virtualenv or conda) to run two commits"
-                )
-            try:
-                env.create()
-            except util.ProcessError as error:
-                raise RuntimeError(
-                    f"cannot create asv environment {env.name}: {error}\n{_tail(error.stderr)}"
-                ) from None
-            for commit in commits:
-                try:
-                    env.install_project(conf, repo, commit)
-                except util.ProcessError as error:
-                    output = _tail(error.stderr) or _tail(error.stdout)
-                    raise RuntimeError(
-                        f"commit {commit[:8]} cannot be built in {env.name}: {error}\n{output}"
-                    ) from None
+        if len(environments) != 1:
+            names = ", ".join(env.name for env in environments) or "none"
+            raise RuntimeError(
+                f"bncvl check runs in one asv environment; the pythons and matrix of {self.config} give "
+                f"{len(environments)} ({names})"
+            )
+        (env,) = environments
+        try:
+            env.create()
+        except util.ProcessError as error:
+            raise RuntimeError(f"cannot create asv environment {env.name}: {error}\n{_tail(error.stderr)}") from None
+        return env
 
     def benchmark(self, commits: list[str], bench: list[str], rounds: int) -> None:
-        """``asv run`` the benchmarks matching ``bench`` on ``commits``, interleaved, keeping raw samples.
-
-        ``time_*`` benchmarks and relative timings run ``rounds`` interleaved
-        rounds; the others (instruction counts, bytes and the like, one
-        deterministic value each) run one round, which is all they need. asv's output is shown and kept in
-        :attr:`log_path`. A benchmark that fails is recorded as failed (asv
-        exits 2); any other asv failure raises.
+        """Measure the benchmarks matching ``bench`` at ``commits``, interleaved, into asv results (one file per
+        commit, every sample kept); see :mod:`bncvl.track.checkbench`. The progress is shown and kept in
+        :attr:`log_path`. A benchmark that fails is recorded as failed; any other failure raises.
 
         Raises:
             ValueError: ``bench`` has an invalid regular expression, or matches nothing.
-            RuntimeError: asv could not run (e.g. a broken configuration).
+            RuntimeError: the environment, the benchmark server, asv or valgrind failed.
         """
+        from bncvl.track.checkbench import measure
+
         for regex in bench:
             try:
                 re.compile(regex)
             except re.error as error:
                 raise ValueError(f"-b {regex!r} is not a regular expression: {error}") from None
-        hashfile = self.output_dir / "commits.txt"
-        hashfile.write_text("\n".join(commits) + "\n")
-        self.log_path.write_text("")
-        # asv ORs its -b patterns; a lookahead ANDs each of ours with "is (not) run once per round".
-        timed = [f"^(?={_REPEATED})(?=.*?(?:{regex}))" for regex in bench]
-        untimed = [f"^(?!{_REPEATED})(?=.*?(?:{regex}))" for regex in bench]
-        selected = [self._asv_run(hashfile, timed, rounds)]
-        if self._selects_any(untimed):
-            selected.append(self._asv_run(hashfile, untimed, 1))
-        if not any(selected):
-            raise ValueError(f"no benchmark matches -b {bench}; asv's log: {self.log_path}")
-
-    def _selects_any(self, bench: list[str]) -> bool:
-        """Whether ``bench`` selects a benchmark of the suite asv discovered in the last run (True if unknown)."""
-        if not (self.results_dir / BENCHMARKS_FILE).is_file():
-            return True
-        from asv import config
-        from asv.benchmarks import Benchmarks
-
-        return len(Benchmarks.load(config.Config.load(str(self.config)), regex=bench)) > 0
-
-    def _asv_run(self, hashfile: Path, bench: list[str], rounds: int) -> bool:
-        """One ``asv run``; False when it selected no benchmark."""
-        options = ["--interleave-rounds", "--record-samples", "--show-stderr", "-a", f"rounds={rounds}"]
-        command = run_command(self.machine, f"HASHFILE:{hashfile}", config=self.config, bench=bench, options=options)
-        output = []
-        with self.log_path.open("a") as log:
-            log.write("$ " + " ".join(command) + "\n")
-            log.flush()
-            # Unbuffered: asv's progress shows as it happens, not when its pipe buffer fills.
-            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-            assert process.stdout is not None
-            for line in process.stdout:
-                sys.stdout.write(line)
-                log.write(line)
-                output.append(line)
-            returncode = process.wait()
-        if returncode == 1 and any("No benchmarks selected" in line for line in output):
-            return False
-        if returncode not in (0, 2):  # 2: some benchmark failed, which the results record
-            raise RuntimeError(f"asv run exited {returncode}:\n{_tail(''.join(output))}")
-        return True
+        (self.output_dir / "commits.txt").write_text("\n".join(commits) + "\n")
+        with self.log_path.open("w") as log, self.trees(commits) as trees:
+            measure(self, self.environment(), trees, commits, bench, rounds, log)
 
     def _results(self, commit: str) -> list:
         from asv.results import iter_results_for_machine_and_hash
@@ -269,17 +252,14 @@ class CheckRun:
         """Every benchmark outcome of ``commit``, keyed ``name(params)``, and the unit of each benchmark.
 
         Returns:
-            ``({name(params): Outcome}, {name: unit})``; a name gets `` [env]``
-            appended when the check ran in several environments.
+            ``({name(params): Outcome}, {name: unit})``.
         """
         from asv.commands.compare import unroll_result
 
         from bncvl.track.verdict import Outcome
 
-        results = self._results(commit)
         outcomes = {}
-        for result in results:
-            suffix = f" [{result.env_name}]" if len(results) > 1 else ""
+        for result in self._results(commit):
             for key in result.get_all_result_keys():
                 params = result.get_result_params(key)
                 rows = unroll_result(
@@ -291,7 +271,7 @@ class CheckRun:
                 )
                 version = result.benchmark_version.get(key)
                 for name, value, stats, samples in rows:
-                    outcomes[name + suffix] = Outcome(value, stats, samples, version)
+                    outcomes[name] = Outcome(value, stats, samples, version)
         return outcomes, self.units()
 
     def units(self) -> dict[str, str | None]:

@@ -23,6 +23,7 @@ __all__ = [
     "recent_commits",
     "resolve_commit",
     "toplevel",
+    "tree_hash",
 ]
 
 
@@ -116,11 +117,30 @@ def commits_in_range(repo: Path, range_spec: str) -> list[str]:
     return commits
 
 
-def export_tree(repo: Path, commit: str, into: Path) -> None:
-    """Write the tree of ``commit`` into ``into`` without touching the checkout."""
+def export_tree(repo: Path, commit: str, into: Path, path: str | None = None) -> None:
+    """Write the tree of ``commit`` (or only its folder ``path``, e.g. ``"bncvl"``) into ``into`` without touching
+    the checkout.
+
+    Raises:
+        GitError: git does not know ``commit``, or the commit has no ``path``.
+    """
     command = ["git", "archive", "--format=tar", "--end-of-options", _not_an_option(commit)]
+    if path is not None:
+        command.append(path)  # after --end-of-options: a path, whatever it looks like
     result = subprocess.run(command, cwd=repo, capture_output=True, check=False)
     if result.returncode != 0:
         raise GitError(f"git archive {commit} failed in {repo}: {result.stderr.decode(errors='replace').strip()}")
     with tarfile.open(fileobj=io.BytesIO(result.stdout), mode="r:") as tar:
         tar.extractall(into, filter="data")
+
+
+def tree_hash(repo: Path, commit: str, path: str) -> str:
+    """The hash of the tree at ``path`` (a folder) in ``commit``: equal for two commits whose folder is identical.
+
+    Raises:
+        GitError: ``commit`` has no folder ``path``.
+    """
+    try:
+        return git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{_not_an_option(commit)}:{path}")
+    except GitError:
+        raise GitError(f"commit {commit[:8]} has no {path}/ in {repo}") from None

@@ -6,7 +6,7 @@
 data, here: each benchmark's :class:`Kind` (instruction count, relative
 timing, bytes, absolute time...), unit, better :class:`Direction` and the
 layer pass it measures, and the subsets the commands run. Everything else
-reads it: ``bncvl check`` (:data:`CHECK_BENCHMARKS`, :data:`PER_ROUND`),
+reads it: ``bncvl check`` (:data:`CHECK_BENCHMARKS`, :attr:`Benchmark.per_round`, :mod:`bncvl.track.selection`),
 ``bncvl pipeline`` (:data:`MAIN_JOB_BENCHMARKS`), the decision's pass and
 direction of a benchmark (:func:`bncvl.track.decision.pass_of`,
 :func:`bncvl.track.directions.direction`) and the dashboard's pages
@@ -32,7 +32,6 @@ __all__ = [
     "CHECK_COMBINATIONS",
     "HEADLINE",
     "MAIN_JOB_BENCHMARKS",
-    "PER_ROUND",
     "QUICK_COMBINATION",
     "TREND_OPENINGS",
     "Benchmark",
@@ -246,7 +245,3 @@ MAIN_JOB_BENCHMARKS = (QUICK_COMBINATION, "WeightStorage", "bench_quantization")
 """What the main job (``bncvl pipeline``) benchmarks by default, as asv ``-b`` patterns: every layer benchmark
 in :data:`QUICK_COMBINATION` (latency, first-call time, instruction counts, relative timings, memory), and the
 weight storage and quantization tracks, so that every dashboard page has data."""
-
-PER_ROUND = _any_of([b.name for b in CATALOGUE if b.per_round])
-"""A regex matching the asv names (``name(params)``) of the benchmarks ``bncvl check`` runs once per round
-(:attr:`Benchmark.per_round`); the others run one round."""

@@ -1,10 +1,11 @@
 """Real temporary git repositories of this project, with planted regressions, for ``bncvl check``.
 
-Shared by ``tests/test_check_e2e.py`` and the calibration script
-``tests/check_calibration.py``. Commits are made with a fixed author and date,
-so the same tree on the same parent has the same hash in every repository:
-asv's build cache (keyed by hash, in a shared ``--env-dir``) then builds a
-commit once for all tests.
+Shared by the end-to-end tests of ``bncvl check`` (``tests/test_check_e2e.py``,
+``tests/test_faults_runs.py``, ``tests/test_dashboard_browser.py``) and the
+calibration tool ``tools/check_calibration.py``. The project copied is the
+checkout this module lives in (bncvl installed editable, as ``make setup``
+does). Commits are made with a fixed author and date, so the same tree on the
+same parent has the same hash in every repository.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
+"""The checkout that holds this module: bncvl/testing/planted.py."""
 
 FORWARD_RETURN = "        return self.activation(self.normalize(z))\n"
 """The last line of the reference layer's forward, where regressions are planted."""
@@ -73,7 +75,8 @@ def _plant(repo: Path, replacement: str) -> dict[str, str]:
     layer = (repo / "bncvl" / "layers" / "reference.py").read_text()
     if layer.count(FORWARD_RETURN) != 1:
         raise AssertionError(
-            f"bncvl/layers/reference.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; update tests/planted.py"
+            f"bncvl/layers/reference.py no longer ends BNCVL.forward with {FORWARD_RETURN!r}; "
+            "update bncvl/testing/planted.py"
         )
     return {"bncvl/layers/reference.py": layer.replace(FORWARD_RETURN, replacement)}
 
@@ -120,7 +123,11 @@ def extra_activation(repo: Path) -> dict[str, str]:
     return _plant(repo, "        z = z * torch.ones_like(z)\n" + FORWARD_RETURN)
 
 
-def unbuildable(repo: Path) -> dict[str, str]:
-    """pyproject.toml that is not TOML: pip cannot build the commit."""
-    pyproject = (repo / "pyproject.toml").read_text()
-    return {"pyproject.toml": pyproject + "\n[project\nthis is not toml\n"}
+UNIMPORTABLE = "this commit's bncvl does not import"
+"""The message of the error that :func:`unimportable` plants."""
+
+
+def unimportable(repo: Path) -> dict[str, str]:
+    """The reference layer's module raises ``ImportError`` (:data:`UNIMPORTABLE`): bncvl does not import."""
+    layer = (repo / "bncvl" / "layers" / "reference.py").read_text()
+    return {"bncvl/layers/reference.py": layer + f"\nraise ImportError({UNIMPORTABLE!r})\n"}

@@ -4,8 +4,8 @@ Not a test: each check is a full default ``bncvl check BASE HEAD`` (instruction
 counts, relative timings, bytes), several minutes on a shared 2-core VM.
 docs/ci-check.md's figures come from::
 
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --aa 20 --runs 10
-    .venv/bin/python -m tests.check_calibration --workdir /tmp/calib --summary
+    .venv/bin/python -m tools.check_calibration --workdir /tmp/calib --aa 20 --runs 10
+    .venv/bin/python -m tools.check_calibration --workdir /tmp/calib --summary
 
 It copies the project into a git repository under ``--workdir`` with a base
 commit, an A/A commit (README only) and one commit per planted regression
@@ -16,6 +16,13 @@ Each run appends one JSON line to ``--workdir/calibration.jsonl``; a second
 invocation continues where the first stopped. Checks may run in several
 workdirs side by side; ``--summary`` with ``--workdir`` repeated merges
 their logs.
+
+Every check counts instructions afresh: the counts that ``bncvl check``
+keeps between checks (:mod:`bncvl.track.counts`) are deleted before each
+one, so each check is measured as one whose base no earlier check counted
+(the longest case), and the counts' own spread between processes stays in
+the log. The checks' output folder is ``--workdir/out``: a new workdir, or
+one whose ``out`` a check created.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,8 +38,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bncvl.testing import planted
 from bncvl.track.asv import CONF_NAME, machine_name
-from tests import planted
+from bncvl.track.checkrun import claim_output_dir
+from bncvl.track.counts import COUNTS_DIR
 
 PLANTS: dict[str, Callable[[Path], dict[str, str]]] = {
     # Sizes measured in-process against the unchanged forward (tiny preset, CPU time, paired blocks):
@@ -48,8 +58,11 @@ PLANTS: dict[str, Callable[[Path], dict[str, str]]] = {
 
 
 def run_check(repo: Path, workdir: Path, base: str, head: str) -> dict:
-    """One default ``bncvl check``; its exit code, duration and worsened benchmarks."""
+    """One default ``bncvl check``, its instruction counts taken afresh; its exit code, duration and worsened
+    benchmarks."""
+    workdir = workdir.resolve()  # the check runs in the repository: a relative path would point into it
     output = workdir / "out"
+    shutil.rmtree(workdir / "env" / COUNTS_DIR, ignore_errors=True)
     command = [sys.executable, "-P", "-m", "bncvl.cli", "check", base, head, "--env-dir", str(workdir / "env")]
     command += ["--output-dir", str(output)]
     start = time.perf_counter()
@@ -231,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.plants) - set(PLANTS))
     if unknown:
         parser.error(f"unknown plants {unknown}; expected some of {list(PLANTS)}")
+    try:  # refused now, not by the first check: a folder an older check (without the marker) left
+        claim_output_dir(workdir / "out")
+    except ValueError as error:
+        parser.error(f"{error} (the workdir's checks write there; give a new --workdir, or delete that folder)")
     repo = workdir / "repo"
     if not repo.exists():
         repo.mkdir(parents=True)
