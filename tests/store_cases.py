@@ -250,3 +250,15 @@ def check_metacharacters_verbatim(tmp_path: Path, store: str | None) -> None:
             assert connection.execute(sa.select(sa.func.count()).select_from(t.points)).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+def publish_into(store: Path, results_dir: Path, runs: Path | None = None) -> Path:
+    """``bncvl publish`` of ``results_dir`` (and the runs of ``runs``) into the SQLite store ``store``; ``store``."""
+    from bncvl.cli import main as bncvl
+
+    options = ["--runs-dir", str(runs)] if runs is not None else ["--no-runs"]
+    code = bncvl(
+        ["publish", "--store", str(store), "--results-dir", str(results_dir), "--repo", str(store.parent), *options]
+    )
+    assert code in (0, 1), f"bncvl publish exited {code}"
+    return store

@@ -19,7 +19,7 @@ from streamlit.testing.v1.util import patch_config_options
 from bncvl.commands import dashboard as dashboard_cli
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, write_results_set
 from bncvl.testing.runs import write_run
-from tests.conftest import (
+from bncvl.testing.steps import (
     FAILED,
     PLANTED_AT,
     PLANTED_FLOPS,
@@ -27,8 +27,8 @@ from tests.conftest import (
     PLANTED_TIME,
     PLANTED_TIME_EVIDENCE,
     PLANTED_UTILIZATION,
-    publish_into,
 )
+from tests.store_cases import publish_into
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 GITHUB = "https://github.com/example/bncvl/commit/"

@@ -32,11 +32,11 @@ import streamlit  # noqa: E402 - after the extra's guard
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from bncvl.testing.results import CPU_MACHINE  # noqa: E402
+from bncvl.testing.steps import PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME  # noqa: E402
 from bncvl.track.changes import find_changes, fit_steps  # noqa: E402
 from bncvl.track.results import load_results  # noqa: E402
 from dashboard import data as dashboard_data  # noqa: E402
 from dashboard.export import csv_bytes  # noqa: E402
-from tests.conftest import PLANTED_AT, PLANTED_FLOPS, PLANTED_TIME  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "dashboard" / "app.py"
@@ -148,7 +148,7 @@ def render_every_page(results_dir: Path, runs_dir: Path) -> dict[str, dict]:
 def publish_for_dashboard(results_dir: Path, workdir: Path) -> Path:
     """Publish ``results_dir`` into a store in ``workdir``, as ``bncvl dashboard`` does before it serves: the pages
     read the store, and what the publish skipped or warned about is kept there for them to show."""
-    from tests.conftest import publish_into
+    from tests.store_cases import publish_into
 
     store = workdir / "dashboard-store.sqlite"
     store.unlink(missing_ok=True)

@@ -20,6 +20,17 @@ from asv._stats import get_weight  # noqa: E402 - after the extra's guard; the w
 from asv.results import Results  # noqa: E402
 
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set  # noqa: E402
+from bncvl.testing.steps import (  # noqa: E402
+    FAILED,
+    PLANTED_AT,
+    PLANTED_FLOPS,
+    PLANTED_FLOPS_EVIDENCE,
+    PLANTED_NOISE,
+    PLANTED_TIME,
+    PLANTED_TIME_EVIDENCE,
+    PLANTED_UNSUPPORTED,
+    PLANTED_UTILIZATION,
+)
 from bncvl.track.changes import commit_url, find_changes, fit_steps, noise_levels  # noqa: E402
 from bncvl.track.comparisons import (  # noqa: E402
     device_comparison,
@@ -37,17 +48,6 @@ from bncvl.track.results import (  # noqa: E402
     load_results,
 )
 from dashboard.data import fingerprint  # noqa: E402
-from tests.conftest import (  # noqa: E402
-    FAILED,
-    PLANTED_AT,
-    PLANTED_FLOPS,
-    PLANTED_FLOPS_EVIDENCE,
-    PLANTED_NOISE,
-    PLANTED_TIME,
-    PLANTED_TIME_EVIDENCE,
-    PLANTED_UNSUPPORTED,
-    PLANTED_UTILIZATION,
-)
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]
 COLUMNS += ["stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples", "profile"]

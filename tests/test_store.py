@@ -172,7 +172,7 @@ def test_filters_select_in_the_store_what_they_select_in_the_files(results_copy:
 
 def test_steps_are_found_again_only_where_a_publish_wrote(tmp_path: Path, capsys) -> None:
     """Publishing a machine's newer commits finds its steps again over the whole history; another machine's stay."""
-    from tests.conftest import PLANTED, PLANTED_UTILIZATION
+    from bncvl.testing.steps import PLANTED, PLANTED_UTILIZATION
 
     full = tmp_path / "full"
     hashes = write_results_set(full, steps=[*PLANTED, PLANTED_UTILIZATION])
@@ -303,7 +303,7 @@ def test_an_invalid_value_is_published_marked_invalid_and_counted(
     results_copy: Path, results_set: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A file holding an absurd value (bncvl.track.validity) is published whole, that value marked invalid."""
-    from tests.conftest import PLANTED_TIME
+    from bncvl.testing.steps import PLANTED_TIME
 
     hashes = results_set[1]
     (path,) = (results_copy / CPU_MACHINE).glob(f"{hashes[2][:8]}-*.json")

@@ -20,7 +20,7 @@ from asv.machine import Machine, iter_machine_files
 from asv.results import Results, iter_results_for_machine_and_hash
 
 from bncvl.testing.results import CPU_MACHINE, GPU_MACHINE, PlantedStep, write_results_set
-from tests.conftest import FAILED, PLANTED, PLANTED_AT, PLANTED_UTILIZATION
+from bncvl.testing.steps import FAILED, PLANTED, PLANTED_AT, PLANTED_UTILIZATION
 
 TIME = "bench_latency.Latency.time_eval_forward"
 RELATIVE = "bench_relative.RelativeCpuTime.track_eval_forward"

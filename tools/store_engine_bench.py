@@ -8,7 +8,7 @@ typical queries; then a second process tries to write while the first
 holds the store open. Needs ``pip install duckdb duckdb-engine`` (not a
 dependency of bncvl). Figures: docs/measurements/2026-12-03-store-engine.md.
 
-    .venv/bin/python -m tests.store_engine_bench --workdir /tmp/engines --machines 4 --commits 250 --series 2000
+    .venv/bin/python -m tools.store_engine_bench --workdir /tmp/engines --machines 4 --commits 250 --series 2000
 """
 
 from __future__ import annotations
