@@ -109,8 +109,7 @@ _UNITS = {"bench_instructions": "instructions", "bench_relative": "time ratio", 
 def worsened_now(entry: dict) -> list[str]:
     """The benchmarks today's decision (``bncvl.track.decision``, ``bncvl.track.verdict``) calls worse or newly
     failing in a logged check, from its recorded values, as ``bncvl check`` with its default factors would."""
-    from bncvl.commands.check import DEFAULT_FACTOR_RULES
-    from bncvl.track.verdict import Outcome, compare, parse_factor_rule
+    from bncvl.track.verdict import Outcome, compare
 
     def outcomes(side: str) -> dict[str, Outcome]:
         return {
@@ -123,8 +122,7 @@ def worsened_now(entry: dict) -> list[str]:
     units = entry.get("units") or {
         name.split("(", 1)[0]: _UNITS.get(name.split(".", 1)[0]) for name in entry["values"]["base"]
     }
-    rules = [parse_factor_rule(text) for text in DEFAULT_FACTOR_RULES]
-    comparison = compare("base", "head", outcomes("base"), outcomes("head"), units, factor_rules=rules)
+    comparison = compare("base", "head", outcomes("base"), outcomes("head"), units)
     return [change.name for change in comparison.worsened + comparison.newly_failing]
 
 

@@ -37,7 +37,6 @@ from bncvl.track.checkrun import REPORT_NAME, CheckRun
 from bncvl.track.decision import (
     ABSOLUTE_TIME_FACTOR,
     DEFAULT_FACTOR,
-    DEFAULT_FACTOR_RULES,
     INSTRUCTION_FACTOR,
     MIN_PROCESSES,
     RELATIVE_FACTOR,
@@ -47,7 +46,6 @@ from bncvl.track.git import commit_subject, merge_base, resolve_commit, toplevel
 from bncvl.track.suite import CHECK_BENCHMARKS
 
 __all__ = [
-    "DEFAULT_FACTOR_RULES",
     "DEFAULT_ROUNDS",
     "QUICK_BENCHMARKS",
     "CheckRun",
@@ -92,7 +90,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_FACTOR,
         help=f"how much worse counts as worse (default {DEFAULT_FACTOR:.2f}; instruction counts {INSTRUCTION_FACTOR}, "
-        f"relative timings {RELATIVE_FACTOR}, time_ benchmarks {ABSOLUTE_TIME_FACTOR}; see --factor-for)",
+        f"relative timings {RELATIVE_FACTOR}, absolute times and the rates derived from them {ABSOLUTE_TIME_FACTOR}; "
+        "see --factor-for)",
     )
     parser.add_argument(
         "--factor-for",
@@ -100,7 +99,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="REGEX=FACTOR",
         help="the factor of the benchmarks matching REGEX, e.g. 'time_train_step=1.5' (repeatable; first match "
-        f"wins; built in after yours: {', '.join(DEFAULT_FACTOR_RULES)})",
+        "wins; it overrides every default factor)",
     )
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the Markdown report to FILE")
     parser.add_argument(
@@ -134,7 +133,7 @@ def _check(args: argparse.Namespace) -> int:
     from bncvl.track import report, verdict  # need the bench extra (asv); say so when it is missing
 
     factor = verdict.check_factor(args.factor)
-    rules = [verdict.parse_factor_rule(text) for text in [*args.factor_for, *DEFAULT_FACTOR_RULES]]
+    rules = [verdict.parse_factor_rule(text) for text in args.factor_for]
     if args.rounds < MIN_PROCESSES:
         raise ValueError(
             f"--rounds must be >= {MIN_PROCESSES}: relative timings are tested on one value per process and "

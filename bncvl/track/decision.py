@@ -52,13 +52,12 @@ from dataclasses import dataclass
 from bncvl._extras import needs_extra
 from bncvl.track.directions import Direction, direction
 from bncvl.track.mannwhitney import mann_whitney_greater
-from bncvl.track.suite import lookup
+from bncvl.track.suite import Kind, lookup
 from bncvl.track.validity import cannot_be_negative, problem
 
 __all__ = [
     "ABSOLUTE_TIME_FACTOR",
     "DEFAULT_FACTOR",
-    "DEFAULT_FACTOR_RULES",
     "INSTRUCTIONS_UNIT",
     "INSTRUCTION_FACTOR",
     "MIN_PROCESSES",
@@ -86,9 +85,9 @@ RELATIVE_UNIT = "time ratio"
 
 ABSOLUTE_TIME_FACTOR = 1.6
 """Two processes of the same code differ in absolute time by up to this factor on this project's shared 2-core
-VM (measured 2026-11-27: docs/ci-check.md, "Why not absolute times"). ``bncvl check``'s factor for ``time_``
-benchmarks (a smaller factor flagged A/A checks), and the noise band the dashboard draws around absolute
-times."""
+VM (measured 2026-11-27: docs/ci-check.md, "Why not absolute times"). ``bncvl check``'s factor for absolute
+times (asv's ``time_`` benchmarks, first-call times) and the rates derived from them (a smaller factor flagged A/A
+checks), and the noise band the dashboard draws around absolute times."""
 
 INSTRUCTION_FACTOR = 1.015
 """Counts that grow by more than 1.5% are a regression (A/A spread measured: see docs/ci-check.md)."""
@@ -108,14 +107,9 @@ MIN_PROCESSES = 7
 6 + 6 the exact test cannot reach :data:`RELATIVE_ALPHA` at all (its smallest p is 1/924)."""
 
 DEFAULT_FACTOR = 1.10
-"""The factor of a benchmark that is neither an instruction count, a relative timing nor an asv ``time_``
-benchmark (bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
+"""The factor of a benchmark that is neither an instruction count, a relative timing nor an absolute time
+(bytes, say), and ``bncvl check --factor``'s default: a change smaller than 10% is never reported, however
 significant; shared CI runners drift by a few percent between runs of the very same code."""
-
-DEFAULT_FACTOR_RULES = (f"time_={ABSOLUTE_TIME_FACTOR}",)
-"""The factors ``bncvl check`` applies per benchmark name, in ``--factor-for``'s form, after the user's own
-rules (so that theirs come first): :data:`ABSOLUTE_TIME_FACTOR` for ``time_`` benchmarks. Instruction counts and
-relative timings get theirs by unit (:func:`default_factor`); the rest :data:`DEFAULT_FACTOR`."""
 
 P_THRESHOLD = 0.002
 """asv's significance level for the Mann-Whitney U test on one benchmark's samples
@@ -279,16 +273,32 @@ def significance(before: Outcome, after: Outcome) -> tuple[bool | None, str]:
     return different, "99% CIs disjoint" if different else "99% CIs overlap"
 
 
-def default_factor(unit: str | None, factor: float = DEFAULT_FACTOR) -> float:
-    """The factor of a benchmark of ``unit``: its evidence kind's (:data:`INSTRUCTION_FACTOR`,
-    :data:`RELATIVE_FACTOR`), else ``factor``. ``bncvl check`` applies ``--factor-for`` and
-    :data:`DEFAULT_FACTOR_RULES` before it."""
+def default_factor(unit: str | None, factor: float = DEFAULT_FACTOR, benchmark: str | None = None) -> float:
+    """The factor of ``benchmark`` (its asv name, parameters ignored) of ``unit``: its evidence kind's
+    (:data:`INSTRUCTION_FACTOR`, :data:`RELATIVE_FACTOR`); :data:`ABSOLUTE_TIME_FACTOR` for an absolute time or
+    a rate derived from one (the catalogue's kinds; for a name the catalogue lacks, an asv ``time_`` benchmark);
+    else ``factor``. ``bncvl check``'s ``--factor-for`` rules come before it.
+
+    >>> default_factor("seconds", benchmark="bench_latency.FirstCall.track_first_eval_forward_seconds")
+    1.6
+    >>> default_factor("bytes", benchmark="bench_memory.Memory.track_peak_forward_bytes")
+    1.1
+    """
     kind = evidence_kind(unit)
     if kind is Evidence.INSTRUCTIONS:
         return INSTRUCTION_FACTOR
     if kind is Evidence.RELATIVE:
         return RELATIVE_FACTOR
+    if benchmark is not None and _absolute(benchmark):
+        return ABSOLUTE_TIME_FACTOR
     return factor
+
+
+def _absolute(benchmark: str) -> bool:
+    entry = lookup(benchmark)
+    if entry is None:
+        return benchmark.split("(", 1)[0].rsplit(".", 1)[-1].startswith("time_")
+    return entry.kind in (Kind.ABSOLUTE_TIME, Kind.THROUGHPUT)
 
 
 def invalid_reason(benchmark: str, unit: str | None, before: Outcome, after: Outcome) -> str | None:
@@ -341,7 +351,7 @@ def decide(benchmark: str, unit: str | None, before: Outcome, after: Outcome, fa
             raise ValueError(f"{benchmark}: decide needs a value at both commits; the {side}'s is {outcome.value}")
     better = direction(benchmark, unit)
     kind = evidence_kind(unit)
-    factor = default_factor(unit) if factor is None else factor
+    factor = default_factor(unit, benchmark=benchmark) if factor is None else factor
     reason = invalid_reason(benchmark, unit, before, after)
     if reason:
         return Judgement(Decision.INVALID, kind, better, factor, None, reason)

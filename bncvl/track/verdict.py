@@ -265,7 +265,7 @@ def compare(
         if b.skipped and a.skipped:
             continue  # run at neither commit: not selected, or skipped by its setup
         unit = units.get(name.split("(", 1)[0])
-        own_factor = factor_for(name, default_factor(unit, factor), factor_rules)
+        own_factor = factor_for(name, default_factor(unit, factor, name), factor_rules)
         status, better, how = judge(name, b, a, unit, own_factor)
         changes.append(Change(name, unit, b, a, status, own_factor, better, how))
     return Comparison(
