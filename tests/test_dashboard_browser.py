@@ -35,8 +35,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from streamlit.testing.v1.util import patch_config_options  # noqa: E402
 
 from bncvl.commands import dashboard as dashboard_cli  # noqa: E402
+from bncvl.store.engine import STORE_FILE  # noqa: E402
 from bncvl.testing import planted  # noqa: E402
-from bncvl.track.asv import RESULTS_ENV, RUNS_ENV  # noqa: E402
+from bncvl.track.asv import RESULTS_ENV, RUNS_ENV, STORE_ENV  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -118,11 +119,12 @@ def server(results_set: tuple[Path, list[str]], results_store: Path, runs_dir: P
 
 @pytest.fixture(scope="module")
 def written(
-    results_set: tuple[Path, list[str]], runs_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    results_set: tuple[Path, list[str]], results_store: Path, runs_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[str]]:
-    """What each page's ``st.`` calls write on the synthetic results."""
+    """What each page's ``st.`` calls write on the synthetic results' store (the one :func:`server` serves)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(tmp_path_factory.mktemp("apptest"))
+        patch.setenv(STORE_ENV, str(results_store))
         patch.setenv(RESULTS_ENV, str(results_set[0]))
         patch.setenv(RUNS_ENV, str(runs_dir))
         return written_by_pages(dashboard_cli.APP)
@@ -364,8 +366,9 @@ def first_run_written(first_run: tuple[Path, str]) -> dict[str, list[str]]:
         patch.chdir(first_run[0])
         patch.setenv("HOME", str(first_run[0].parent / "home"))
         dirs = dashboard_cli.resolve_dirs()
-        _command, environ = dashboard_cli.streamlit_command(dirs, free_port(), "127.0.0.1")
-        for name in (RESULTS_ENV, RUNS_ENV):
+        store = str(dirs.results_dirs[0] / STORE_FILE)  # the embedded store `bncvl dashboard` publishes into
+        _command, environ = dashboard_cli.streamlit_command(dirs, free_port(), "127.0.0.1", store=store)
+        for name in (RESULTS_ENV, RUNS_ENV, STORE_ENV):
             patch.setenv(name, environ[name])
         return written_by_pages(dashboard_cli.APP)
 
