@@ -44,7 +44,10 @@ def _skip_reason() -> str | None:
 
 
 class DashboardLoad:
-    """Loading 1,000 result files (4 machines × 250 commits)."""
+    """Loading 1,000 result files (4 machines × 250 commits).
+
+    Clock: asv's own loop and default timer, the wall clock (``timeit.default_timer``).
+    """
 
     timeout = 600  # setup_cache writes the set through asv's writers: about 10 s on a 2-core machine, more when busy
 

@@ -6,7 +6,7 @@ Work is counted from the convolution alone (``Shape.macs``,
 lower bounds on what the hardware did and compare directly with its peak
 FLOP/s and memory bandwidth. The ``setup_cache`` (shared with ``Memory``,
 :func:`benchmarks.figures.layer_figures_cache`) times every combination once
-with bncvl's ``Timer``; both tracks divide by that one time.
+(:func:`benchmarks.figures.forward_figures`); both tracks divide by that one time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ __all__ = ["Efficiency"]
 
 
 class Efficiency:
-    """Achieved FLOP/s and bytes/s of each variant's eval forward."""
+    """Achieved FLOP/s and bytes/s of each variant's eval forward.
+
+    Clock: the wall clock (``time.perf_counter``), the median seconds per call
+    of 10 samples of at least 1 ms each, the device synchronised around each
+    sample (:func:`benchmarks.timing.seconds_per_call`).
+    """
 
     # Not "tiny": it is latency-bound, so its FLOP/s say nothing about the hardware limit.
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["small", "medium", "large"], GRID_DEVICES, GRID_DTYPES]

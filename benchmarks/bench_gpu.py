@@ -8,7 +8,6 @@ polls NVML, once; the five ``track_`` methods report that one loop.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -25,9 +24,8 @@ from benchmarks.common import (
     measure_each,
     require,
     resolve_device,
-    synchronize,
-    warm_up,
 )
+from benchmarks.timing import run_for, warm_up
 
 __all__ = ["GPU", "nvml_index", "sustained_forward"]
 
@@ -72,15 +70,9 @@ def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dic
     cuda = resolve_device(device)
     work = build_workload(variant, preset, "eval", device, dtype)
     warm_up([work.eval_forward], cuda)
-    calls = 0
     index = cuda.index if cuda.index is not None else torch.cuda.current_device()
     with sampler_class(device_index=nvml_index(index, torch.cuda.device_count())) as sampler:
-        start = time.perf_counter()
-        while time.perf_counter() - start < min_seconds:
-            for _ in range(10):
-                work.eval_forward()
-            calls += 10
-            synchronize(cuda)
+        calls = run_for(work.eval_forward, cuda, min_seconds)
     reading = sampler.reading
     assert reading is not None
     del work
@@ -95,7 +87,12 @@ def sustained_forward(variant: str, preset: str, device: str, dtype: str) -> dic
 
 
 class GPU:
-    """NVML figures of each variant's eval forward on CUDA, per preset and dtype."""
+    """NVML figures of each variant's eval forward on CUDA, per preset and dtype.
+
+    Clock: none of its figures is a time. The wall clock (``time.perf_counter``)
+    only ends the sampled loop (:func:`benchmarks.timing.run_for`); NVML
+    times its own samples and energy counter.
+    """
 
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, PRESETS, ["cuda"], GRID_DTYPES]
     param_names: ClassVar[list[str]] = PARAM_NAMES

@@ -30,7 +30,10 @@ NOT_COUNTED = {
 
 
 class Instructions:
-    """User-space instructions per call (CPU, float32, one torch thread, AVX2 kernels)."""
+    """User-space instructions per call (CPU, float32, one torch thread, AVX2 kernels).
+
+    Clock: none; callgrind's instruction counts.
+    """
 
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, PRESETS, ["cpu"], ["float32"]]
     param_names: ClassVar[list[str]] = PARAM_NAMES

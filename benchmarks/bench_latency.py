@@ -1,9 +1,9 @@
 """Latency of BNCVL's passes (eval forward, training forward, backward alone, training step) and of their first call.
 
 asv times each ``time_`` method itself; every body ends with the device
-synchronised (``synchronize`` of :mod:`bncvl.measure.timer`), so a CUDA time is the work's,
+synchronised (:func:`benchmarks.timing.synchronize`), so a CUDA time is the work's,
 not the launch's. Each ``time_`` method has its own asv ``setup``, run after
-:meth:`Latency.setup`, which warms up the pass it times (:func:`benchmarks.common.warm_up`),
+:meth:`Latency.setup`, which warms up the pass it times (:func:`benchmarks.timing.warm_up`),
 so a timed call never compiles or fills a cache, and the one sample of
 ``asv run --quick`` is a steady-state call. What a first call costs
 (``torch.compile``) is tracked on its own, by :class:`FirstCall`.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,20 +23,24 @@ from benchmarks.common import (
     GRID_DTYPES,
     PARAM_NAMES,
     VARIANT_NAMES,
-    WARM_UP_CALLS,
     Reproducible,
     build_workload,
     check_applicable,
     cold_compile_caches,
-    latency_clock,
     registered_variants,
     resolve_device,
-    select_clock,
-    synchronize,
-    warm_up,
 )
+from benchmarks.timing import WARM_UP_CALLS, DeviceClock, synchronize, wall_seconds, warm_up
 
-__all__ = ["FirstCall", "Latency", "Passes", "forget_passes", "passes"]
+__all__ = ["LATENCY_CLOCK", "FirstCall", "Latency", "Passes", "forget_passes", "passes"]
+
+LATENCY_CLOCK = DeviceClock()
+"""``Latency``'s asv ``timer``: CPU time on the CPU, wall time on CUDA (:func:`benchmarks.timing.clock_for`)."""
+
+# asv hashes the source of a benchmark's methods and setups into its version and hides the results of every other
+# version: the methods call these two by the names they have always called, so their history stays in view.
+select_clock = LATENCY_CLOCK.select
+_first_call_seconds = wall_seconds
 
 
 class Passes:
@@ -132,7 +135,13 @@ def _warm(name: str) -> Callable[[str, str, str, str], None]:
 
 
 class Latency:
-    """Seconds per pass of each variant, preset, device and dtype."""
+    """Seconds per pass of each variant, preset, device and dtype.
+
+    Clock: asv's own loop reads :data:`LATENCY_CLOCK`, which ``setup`` sets to
+    this process's CPU time (``time.process_time``) on the CPU and the wall
+    clock (``time.perf_counter``) on CUDA; each timed body ends with the
+    device synchronised.
+    """
 
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["tiny", "small", "medium", "large"], GRID_DEVICES, GRID_DTYPES]
     param_names: ClassVar[list[str]] = PARAM_NAMES
@@ -149,8 +158,7 @@ class Latency:
     # first samples, which follow asv's own set-up code and read high on a 0.1 ms pass.
     warmup_time = 0.05
     timeout = 120
-    # CPU time on the CPU, wall time on CUDA: see benchmarks.common.select_clock.
-    timer = staticmethod(latency_clock)
+    timer = LATENCY_CLOCK
 
     def setup(self, variant: str, preset: str, device: str, dtype: str) -> None:
         check_applicable(preset, device, dtype)
@@ -189,15 +197,6 @@ class Latency:
     time_train_step.setup = _warm("train_step")
 
 
-def _first_call_seconds(run: Callable[[], object], device: object) -> float:
-    """Wall seconds of one call of ``run``, the device synchronised before and after."""
-    synchronize(device)
-    start = time.perf_counter()
-    run()
-    synchronize(device)
-    return time.perf_counter() - start
-
-
 class FirstCall:
     """Wall seconds of a variant's first eval forward and first training step: what a user waits for once.
 
@@ -205,9 +204,10 @@ class FirstCall:
     (dynamo's trace, inductor's code generation and the C++ or Triton
     compiler), for the other variants the first call's allocations and
     lazy initialisation. Each figure is one call in asv's own fresh
-    process for that benchmark, on wall time (the C++ compiler runs in
-    other processes, which this process's CPU time does not see), with
-    the device synchronised. asv's forkserver has already imported the
+    process for that benchmark. Clock: the wall clock
+    (``time.perf_counter``, :func:`benchmarks.timing.wall_seconds`), the
+    device synchronised before and after; the C++ compiler runs in other
+    processes, which this process's CPU time does not see. asv's forkserver has already imported the
     compiler (:mod:`benchmarks.common`), so the import of ``torch._dynamo``
     and ``torch._inductor`` (seconds, once per process) is not in it.
 

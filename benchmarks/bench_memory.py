@@ -39,6 +39,9 @@ class Memory:
     (:func:`benchmarks.figures.layer_figures_cache`): in one process each
     compiled variant compiles once per shape, instead of once in each of
     asv's per-benchmark processes (3 minutes of a 10-minute run before).
+
+    Clock: none; byte counts (the shared ``setup_cache`` also times the
+    eval forward, for ``Efficiency``).
     """
 
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, LAYER_PRESETS, GRID_DEVICES, GRID_DTYPES]
@@ -105,6 +108,7 @@ class WeightStorage:
 
     Sizes do not depend on the device, so only the CPU is listed; float32 is
     the training dtype (float16 halves the float figure, packing does not change).
+    Clock: none; byte counts.
     """
 
     params: ClassVar[list[list[str]]] = [VARIANT_NAMES, ["tiny", "medium", "large"], ["cpu"], ["float32"]]

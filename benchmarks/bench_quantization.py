@@ -34,7 +34,7 @@ def _train() -> dict[str, Any] | None:
 
 
 class QuantizationTraining:
-    """Test error, accuracy gap, flips, ones and dead filters of the seeded digits run."""
+    """Test error, accuracy gap, flips, ones and dead filters of the seeded digits run. Clock: none."""
 
     timeout = 300  # the training in setup_cache takes seconds alone, minutes on a loaded machine
 

@@ -21,7 +21,8 @@ within a process.
 
 Both clocks are kept: CPU time ignores other processes' use of the core;
 wall time also sees a pass that waits (a sleep, a lock, I/O), which CPU time
-cannot. Both are read from the same blocks: under asv each benchmark runs in
+cannot. Both are read from the same blocks
+(:func:`benchmarks.timing.paired_ratios`): under asv each benchmark runs in
 a process of its own and keeps one clock; ``bncvl check`` measures a
 commit's whole selection in one process per round (:func:`measure_together`),
 each pass once, and keeps both.
@@ -29,7 +30,6 @@ each pass once, and keeps both.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
@@ -47,123 +47,10 @@ from benchmarks.common import (
     check_applicable,
     get_preset,
     resolve_device,
-    synchronize,
 )
+from benchmarks.timing import PairedRatios, paired_ratios
 
-__all__ = [
-    "BLOCK_SECONDS",
-    "CLOCKS",
-    "MEASURE_SECONDS",
-    "PairedRatios",
-    "RelativeCpuTime",
-    "RelativeWallTime",
-    "bare_conv",
-    "measure_together",
-    "paired_ratios",
-]
-
-BLOCK_SECONDS = 1e-3
-"""Target length of one block: long enough that the clock reads (about 1 µs)
-are noise-free, short enough that a block of the layer and the next block of
-the reference see the same machine."""
-
-MEASURE_SECONDS = 1.0
-"""Measured time per process after warm-up (about 500 pairs on the tiny preset)."""
-
-WARMUP_SECONDS = 0.2
-
-CLOCKS = ("wall", "cpu")
-
-
-class PairedRatios:
-    """The per-pair ratios ``(layer time per call) / (reference time per call)`` of one process, on both clocks."""
-
-    def __init__(self, wall: list[float], cpu: list[float]) -> None:
-        if not wall or len(wall) != len(cpu):
-            raise ValueError(f"need the same, non-zero number of wall and CPU ratios; got {len(wall)} and {len(cpu)}")
-        self.wall = wall
-        self.cpu = cpu
-
-    def median(self, clock: str) -> float:
-        """The median ratio on ``clock`` (``"wall"`` or ``"cpu"``)."""
-        if clock not in CLOCKS:
-            raise ValueError(f"clock must be one of {CLOCKS}; got {clock!r}")
-        return statistics.median(self.wall if clock == "wall" else self.cpu)
-
-
-def _calls_per_block(run: Callable[[], object], sync: Callable[[], None], block_seconds: float) -> int:
-    """How many calls of ``run`` fill ``block_seconds`` of wall time (at least one)."""
-    start = time.perf_counter()
-    calls = 0
-    while time.perf_counter() - start < block_seconds or calls == 0:
-        run()
-        sync()
-        calls += 1
-    return calls
-
-
-def _block(run: Callable[[], object], sync: Callable[[], None], calls: int) -> tuple[float, float]:
-    """Wall and CPU seconds per call of ``calls`` calls of ``run``, device synchronised at the end."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        run()
-    sync()
-    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
-
-
-def paired_ratios(
-    run: Callable[[], object],
-    reference: Callable[[], object],
-    sync: Callable[[], None] = lambda: None,
-    *,
-    block_seconds: float = BLOCK_SECONDS,
-    measure_seconds: float = MEASURE_SECONDS,
-    warmup_seconds: float = WARMUP_SECONDS,
-    min_pairs: int = 20,
-) -> PairedRatios:
-    """Alternate blocks of ``run`` and ``reference`` and return each pair's time ratio.
-
-    Within a pair the order alternates (layer first, then reference first),
-    so a drift within the pair cancels over two pairs. CPU-time ratios of
-    blocks too short for the CPU clock's resolution would be noise; the clock
-    reads nanoseconds on Linux (:class:`RelativeCpuTime` skips where it does not).
-
-    Args:
-        run: one call of the code under test.
-        reference: one call of the fixed reference.
-        sync: waits for the device (a no-op on the CPU); called at the end of each block.
-        block_seconds: target wall time of one block.
-        measure_seconds: wall time spent measuring, after ``warmup_seconds``.
-        min_pairs: measure at least this many pairs, however long they take.
-
-    Returns:
-        The ratios on both clocks.
-    """
-    # The first calls may compile (torch.compile) or fill caches: warm-up is timed from after them.
-    for _ in range(3):
-        run()
-        reference()
-    sync()
-    deadline = time.perf_counter() + warmup_seconds
-    while time.perf_counter() < deadline:
-        run()
-        reference()
-    sync()
-    run_calls = _calls_per_block(run, sync, block_seconds)
-    reference_calls = _calls_per_block(reference, sync, block_seconds)
-    wall: list[float] = []
-    cpu: list[float] = []
-    deadline = time.perf_counter() + measure_seconds
-    while time.perf_counter() < deadline or len(wall) < min_pairs:
-        if len(wall) % 2 == 0:
-            run_time = _block(run, sync, run_calls)
-            reference_time = _block(reference, sync, reference_calls)
-        else:
-            reference_time = _block(reference, sync, reference_calls)
-            run_time = _block(run, sync, run_calls)
-        wall.append(run_time[0] / reference_time[0])
-        cpu.append(run_time[1] / reference_time[1])
-    return PairedRatios(wall, cpu)
+__all__ = ["RelativeCpuTime", "RelativeWallTime", "bare_conv", "measure_together"]
 
 
 def bare_conv(preset: str, mode: str, device: torch.device, dtype: torch.dtype) -> Callable[[], object]:
@@ -236,7 +123,7 @@ class _Relative:
         """The paired ratios, on both clocks, of the pass that ``method`` (a key of :data:`PASSES`) times."""
         mode = PASSES[method]
         run = self.eval.eval_forward if mode == "eval" else self.train.train_step
-        return paired_ratios(run, self.references[mode], lambda: synchronize(self.device))
+        return paired_ratios(run, self.references[mode], self.device)
 
     def _sample(self, method: str) -> dict[str, object]:
         return {"samples": [self.ratios(method).median(self.clock)], "number": 1}
@@ -249,13 +136,14 @@ class _Relative:
 
 
 class RelativeWallTime(_Relative):
-    """Wall-clock ratio: also sees a pass that waits (sleep, lock, I/O, a device sync)."""
+    """Wall-clock ratio (``time.perf_counter``): also sees a pass that waits (sleep, lock, I/O, a device sync)."""
 
     clock = "wall"
 
 
 class RelativeCpuTime(_Relative):
-    """CPU-time ratio: blind to waits, and to other processes holding the core."""
+    """CPU-time ratio (this process's ``time.process_time``): blind to waits, and to other processes holding the
+    core."""
 
     clock = "cpu"
 

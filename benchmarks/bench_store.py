@@ -86,7 +86,10 @@ def _open(cache: dict[str, str | None]):
 
 
 class StorePages:
-    """Each page's data from a fleet's store (100 commits × 20 machines), warm."""
+    """Each page's data from a fleet's store (100 commits × 20 machines), warm.
+
+    Clock: asv's own loop and default timer, the wall clock (``timeit.default_timer``).
+    """
 
     params: ClassVar[list[list[str]]] = [PAGES]
     param_names: ClassVar[list[str]] = ["page"]
@@ -107,7 +110,10 @@ class StorePages:
 
 
 class StorePublish:
-    """Publishing one new commit of a GPU host (2,338 values) into that store, step detection included."""
+    """Publishing one new commit of a GPU host (2,338 values) into that store, step detection included.
+
+    Clock: asv's own loop and default timer, the wall clock (``timeit.default_timer``).
+    """
 
     timeout = 600
     setup_cache = store_cache

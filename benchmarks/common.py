@@ -1,4 +1,4 @@
-"""Parameters, skip rules and seeded workloads shared by the asv suite.
+"""Parameters, skip rules and seeded workloads shared by the asv suite (its clocks and loops: :mod:`benchmarks.timing`).
 
 Importing this module imports torch and the bncvl under test, but builds no
 tensor. asv's forkserver (see asv.conf.json) imports the suite once and
@@ -9,8 +9,10 @@ The suite must import against every commit it is run on, and bncvl's
 modules moved (``bncvl.timing`` became ``bncvl.measure.timer``...), so the
 suite reaches bncvl only through :func:`bncvl_module`, which knows both
 places, and re-exports from here what the benchmark modules need. What
-bncvl's first commit already had (presets, timing, variants, workload,
-quantize) is imported at the top; younger helpers go through :func:`require`.
+bncvl's first commit already had (presets, the timer module's seed, thread and
+device helpers, variants, workload, quantize) is imported at the top; younger
+helpers go through :func:`require`. Nothing the suite times with comes from
+bncvl (see :mod:`benchmarks.timing`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ import importlib
 import itertools
 import platform
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -65,10 +66,8 @@ def bncvl_module(name: str) -> ModuleType:
 _variants = bncvl_module("registry")
 Shape = bncvl_module("presets").Shape
 get_preset = bncvl_module("presets").get_preset
-Timer = bncvl_module("timer").Timer
 reproducible = bncvl_module("timer").reproducible
 resolve_device = bncvl_module("timer").resolve_device
-synchronize = bncvl_module("timer").synchronize
 Mode = bncvl_module("workload").Mode
 Workload = bncvl_module("workload").Workload
 make_workload = bncvl_module("workload").make_workload
@@ -85,7 +84,6 @@ __all__ = [
     "PARAM_NAMES",
     "QUICK_REGEX",
     "VARIANT_NAMES",
-    "WARM_UP_CALLS",
     "Reproducible",
     "build_workload",
     "cached_entry",
@@ -93,12 +91,9 @@ __all__ = [
     "check_variant_coverage",
     "cold_compile_caches",
     "keep_freed_memory",
-    "latency_clock",
     "measure_each",
     "registered_variants",
     "require",
-    "select_clock",
-    "warm_up",
 ]
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
@@ -211,29 +206,6 @@ def build_workload(variant: str, preset: str | Shape, mode: Mode, device: str, d
     return make_workload(variant, shape, mode, device, parse_dtype(dtype))
 
 
-_clock: Callable[[], float] = time.perf_counter
-
-
-def select_clock(device: str) -> None:
-    """Make :func:`latency_clock` read the clock that suits ``device``; called from ``setup``.
-
-    On the CPU the suite times this process's CPU time. With one intra-op
-    thread (``DEFAULT_THREADS`` of :mod:`bncvl.measure.timer`) that equals the wall time on an
-    idle machine, and it leaves out the time other processes hold the core:
-    on a shared 2-core machine wall-clock samples of one process shifted
-    together by up to 10x under load, which asv's significance test then took
-    for a regression. On CUDA the work runs on the device, so wall time
-    (with the device synchronised in the timed body) is the only honest clock.
-    """
-    global _clock
-    _clock = time.process_time if device == "cpu" else time.perf_counter
-
-
-def latency_clock() -> float:
-    """asv's ``timer`` for the latency benchmarks: the clock :func:`select_clock` chose."""
-    return _clock()
-
-
 @functools.cache
 def keep_freed_memory() -> None:
     """Make glibc's malloc reuse freed memory instead of unmapping it (no-op on other C libraries).
@@ -318,38 +290,6 @@ def free_device_memory(device: str) -> None:
     """Return cached CUDA blocks between measurements (a no-op on the CPU)."""
     if device == "cuda":
         torch.cuda.empty_cache()
-
-
-WARM_UP_CALLS = 20
-"""Untimed calls of a pass before it is first timed in a process, so that a timed call is in the steady state.
-
-Measured on the tiny preset, CPU, float32, one process per variant and five processes each
-(docs/measurements/2026-12-03-steady-state.md), against the median of calls 31-40: the first
-call of a compiled variant's pass (``fused``, ``fast``) runs ``torch.compile`` (one new
-dynamo graph per kernel; 90-220x the steady time with inductor's on-disk cache warm, seconds
-cold); the second is still 1.7-6x and the fifth 1.1-1.3x (first use of the generated code
-and of fresh allocations); the eighth is slower again (1.1-1.4x), when CPython's specialising
-interpreter quickens the layer's Python code; from about the fifteenth call on every pass
-of every variant is within 1.05x. No later call recompiled (dynamo's recompile counter
-stayed 0): each compiled kernel is only ever called with one shape and under one grad mode
-in a process. The reference's first call costs 1.3-16x its steady time too (allocator,
-oneDNN's primitive cache). On CUDA the same calls cover cuDNN's algorithm choice, lazy
-handles and the ``cuda_graph`` variant's capture. On a preset whose pass takes milliseconds
-the calls after the third change little, but cost 20 passes once per process."""
-
-
-def warm_up(passes: Iterable[Callable[[], object]], device: torch.device, calls: int = WARM_UP_CALLS) -> None:
-    """Call each of ``passes`` ``calls`` times (device synchronised after each): what no timed call may pay.
-
-    Benchmarks call it in ``setup`` (or before timing in a ``setup_cache``)
-    with every pass they time, so that ``asv run --quick``, whose one
-    sample is one call with no warm-up, times a call in the steady state
-    (see :data:`WARM_UP_CALLS` for what the first calls cost).
-    """
-    for run in passes:
-        for _ in range(calls):
-            run()
-            synchronize(device)
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ from benchmarks.common import (
     GRID_DTYPES,
     VARIANT_NAMES,
     Shape,
-    Timer,
     Workload,
     build_workload,
     free_device_memory,
@@ -31,8 +30,8 @@ from benchmarks.common import (
     parse_dtype,
     require,
     resolve_device,
-    warm_up,
 )
+from benchmarks.timing import seconds_per_call, warm_up
 
 __all__ = [
     "LAYER_PRESETS",
@@ -96,12 +95,16 @@ def minimal_forward_bytes(shape: Shape, dtype: torch.dtype) -> int:
 
 
 def forward_figures(variant: str, preset: str | Shape, device: str, dtype: str) -> dict[str, float]:
-    """Median eval-forward time of one combination and the FLOP/s and bytes/s it achieves."""
+    """Median eval-forward time of one combination and the FLOP/s and bytes/s it achieves.
+
+    The time is on the wall clock, after the warm-up: the median of :data:`REPEATS` samples of
+    :func:`benchmarks.timing.seconds_per_call`, each at least 1 ms of calls with the device synchronised.
+    """
     shape = get_preset(preset) if isinstance(preset, str) else preset
     work = build_workload(variant, shape, "eval", device, dtype)
     resolved = resolve_device(device)
     warm_up([work.eval_forward], resolved)
-    seconds = Timer(work.eval_forward, resolved, label=f"{variant}/{device}", warmup=0).repeat(REPEATS).median
+    seconds = seconds_per_call(work.eval_forward, resolved, REPEATS)
     del work
     free_device_memory(device)
     return {

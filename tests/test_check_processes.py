@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench_instructions, bench_memory, bench_relative, callgrind
-from benchmarks.bench_relative import PairedRatios, RelativeWallTime
+from benchmarks.bench_relative import RelativeWallTime
 from benchmarks.figures import memory_figures
+from benchmarks.timing import PairedRatios
 from bncvl.testing import planted
 from bncvl.track import checkbench, counts
 from bncvl.track.checkrun import PACKAGE, TREES, CheckRun

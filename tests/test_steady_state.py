@@ -20,7 +20,7 @@ import torch
 from asv_runner.discovery import get_benchmark_from_name
 from torch._dynamo.utils import counters
 
-from benchmarks import bench_latency, common
+from benchmarks import bench_latency, common, timing
 from bncvl.commands.pipeline import SHORT_RUN
 from bncvl.layers import registry
 from bncvl.measure.machine import register
@@ -53,11 +53,11 @@ def _latency(method: str, variant: str, extra: dict | None = None):
 
 def test_warm_up_calls_each_pass_the_given_number_of_times() -> None:
     calls: list[str] = []
-    common.warm_up([lambda: calls.append("a"), lambda: calls.append("b")], torch.device("cpu"), calls=3)
+    timing.warm_up([lambda: calls.append("a"), lambda: calls.append("b")], torch.device("cpu"), calls=3)
     assert calls == ["a", "a", "a", "b", "b", "b"]
     calls.clear()
-    common.warm_up([lambda: calls.append("a")], torch.device("cpu"))
-    assert len(calls) == common.WARM_UP_CALLS
+    timing.warm_up([lambda: calls.append("a")], torch.device("cpu"))
+    assert len(calls) == timing.WARM_UP_CALLS
 
 
 @pytest.mark.parametrize("method", ["time_eval_forward", "time_train_forward", "time_backward", "time_train_step"])
@@ -72,10 +72,10 @@ def test_setup_warms_up_the_pass_each_method_times(monkeypatch: pytest.MonkeyPat
     benchmark = _latency(method, "channels_last", QUICK)
     try:
         benchmark.do_setup()
-        assert calls.count(timed) == common.WARM_UP_CALLS
+        assert calls.count(timed) == timing.WARM_UP_CALLS
         assert calls[-1] == timed
         benchmark.do_run()
-        assert calls.count(timed) == common.WARM_UP_CALLS + 1
+        assert calls.count(timed) == timing.WARM_UP_CALLS + 1
     finally:
         benchmark.do_teardown()
 

@@ -1,4 +1,7 @@
-"""The one timer, its Measurement, and the reproducibility helpers."""
+"""The CLI's timer (``bncvl.measure.timer``), its Measurement, and the reproducibility helpers.
+
+The asv suite's own timing loops are tested in test_suite_timing.py.
+"""
 
 import platform
 import subprocess

@@ -1,7 +1,18 @@
-"""One timer for every measurement in the project: CLI, asv suite and tests.
+"""The CLI's timer (``bncvl profile``), and the seed, thread, device and allocator helpers.
 
-It is the only place that synchronises CUDA, so a timed region always ends
-when the device work ends, not when the launch returns.
+``bncvl profile`` times with :class:`Timer`, which synchronises CUDA inside
+the timed region, so a time ends when the device work ends, not when the
+launch returns. The pytest-benchmark shoot-out (``tests/test_shootout.py``)
+times with pytest-benchmark's own loop and ends each call with
+:func:`synchronize`.
+
+The asv suite times with its own loops, in ``benchmarks/timing.py``, and
+takes only :func:`reproducible` and :func:`resolve_device` from here: asv
+runs the suite against every commit with that commit's bncvl installed, so
+a loop taken from here would time each commit with its own version, and a
+change here would show in the suite's history as a step that no change to
+the layer made. This package cannot use the suite's module either:
+``benchmarks/`` is not part of the installed package.
 """
 
 from __future__ import annotations
