@@ -379,6 +379,26 @@ def test_report_shows_hostile_strings_as_literal_text(hostile: str) -> None:
     assert {" ".join(re.escape(hostile).splitlines()), literal, f"{latency}('{literal}', 'cuda')"} <= set(rendered.code)
 
 
+def test_report_pings_no_one_and_links_no_issue_from_a_commit_subject() -> None:
+    """A subject such as "cc @octocat, fixes #12" would notify that user and link issue 12 from every pull
+    request the report is posted to; GitHub reads neither across a zero-width space, which shows as nothing."""
+    latency = "bench_latency.Latency.time_eval_forward"
+    comparison = compare(
+        "a" * 40,
+        "b" * 40,
+        {latency: Outcome(1e-4, None, None, version="v1")},
+        {latency: Outcome(1e-4, None, None, version="v1")},
+        {latency: "seconds"},
+        base_label="cc @octocat and @org/team",
+        head_label="fixes #12, see GH-3",
+    )
+    markdown = render_markdown(comparison)
+    for literal in ("@octocat", "@org", "#12"):
+        assert literal not in markdown, literal
+    text = " ".join(Rendered(markdown).paragraphs)
+    assert "cc @\u200boctocat and @\u200borg/team" in text and "fixes #\u200b12" in text
+
+
 # --- torch.compile's recompile limit in the fused and fast variants ------------------------------------------
 
 

@@ -44,18 +44,25 @@ _MARKDOWN_PUNCTUATION = re.compile(r"[\\`*\[\]|~$]|(?<![^\W_])_|_(?![^\W_])")
 by :func:`_text`; an underscore inside a word starts nothing, and stays as it is (``time_eval_forward``)."""
 
 
+_REFERENCE = re.compile(r"[@#](?=\w)")
+"""An ``@`` or ``#`` before a word character: a mention (``@user``, ``@org/team``) or issue reference (``#12``) on
+GitHub, which notifies or links from every pull request the report is posted to."""
+
+
 def _one_line(value: str) -> str:
     return " ".join(value.splitlines())
 
 
 def _text(value: str) -> str:
-    """``value`` as literal Markdown text, on one line, fit for a table cell: ``&``, ``<`` and ``>`` as entities.
+    """``value`` as literal Markdown text, on one line, fit for a table cell: ``&``, ``<`` and ``>`` as entities,
+    and a zero-width space after an ``@`` or ``#`` that GitHub would read as a mention or an issue reference.
 
     Example:
-        >>> _text("<b>fix</b> a | b [x](y)")
-        '&lt;b&gt;fix&lt;/b&gt; a \\\\| b \\\\[x\\\\](y)'
+        >>> _text("<b>fix</b> a | b [x](y) @me #1")
+        '&lt;b&gt;fix&lt;/b&gt; a \\\\| b \\\\[x\\\\](y) @&#8203;me #&#8203;1'
     """
-    return _MARKDOWN_PUNCTUATION.sub(lambda match: "\\" + match.group(), html.escape(_one_line(value), quote=False))
+    escaped = _MARKDOWN_PUNCTUATION.sub(lambda match: "\\" + match.group(), html.escape(_one_line(value), quote=False))
+    return _REFERENCE.sub(lambda match: match.group() + "&#8203;", escaped)
 
 
 def _code(value: str, in_table: bool = True) -> str:
