@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bncvl.measure.facts import COMPARED_FACTS
 from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
 from bncvl.track.decision import MIN_PROCESSES
 from bncvl.track.results import STATUSES
@@ -11,23 +12,6 @@ from dashboard import data, widgets
 
 MIN_HISTORY = 2
 """Commits per machine below which no step can be found."""
-
-# The table's columns, in display order: asv's machine keys and most of those `bncvl machine` adds
-# (bncvl.measure.machine.FACT_KEYS; the pages import only bncvl.track and bncvl.analysis).
-MACHINE_COLUMNS = [
-    "machine",
-    "gpu_model",
-    "gpu_count",
-    "gpu_driver",
-    "cuda_version",
-    "torch_version",
-    "cudnn_version",
-    "mig_mode",
-    "cpu_model",
-    "num_cpu",
-    "torch_threads",
-    "commits",
-]
 
 st.title("BNCVL performance")
 dirs = data.data_dirs()
@@ -46,7 +30,7 @@ if widgets.require_results(summary):
 
     st.subheader("Machines and devices")
     machines = summary.machines
-    st.dataframe(machines[[c for c in MACHINE_COLUMNS if c in machines]], hide_index=True)
+    st.dataframe(machines[[c for c in ("machine", *COMPARED_FACTS, "commits") if c in machines]], hide_index=True)
 
     st.subheader("Health")
     ok, skipped, failed, invalid = (int(summary.health[s].sum()) for s in STATUSES)
