@@ -7,6 +7,7 @@ metrics such as time, ``value / baseline`` for higher-is-better ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -23,11 +24,13 @@ __all__ = [
     "TrendChoices",
     "device_comparison",
     "fewest_processes",
+    "filled_columns",
     "latest_common_commit",
     "latest_values",
     "measured_options",
     "trend_choices",
     "trend_measure",
+    "unit_of",
     "variant_speedups",
 ]
 
@@ -45,6 +48,28 @@ def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Se
 def _labels(column: pd.Series) -> pd.Series:
     """A parameter column as text, a missing value as "" (an all-missing column would otherwise stay floats)."""
     return column.astype("string").fillna("")
+
+
+def unit_of(rows: pd.DataFrame, known: str | None = None) -> str | None:
+    """The asv unit of ``rows`` (of one benchmark): ``known`` (its ``benchmarks.json`` entry's) when given, else the
+    first unit a row carries; None when neither says.
+
+    >>> unit_of(pd.DataFrame({"unit": [None, "seconds"]})), unit_of(pd.DataFrame({"unit": [None]}), known="bytes")
+    ('seconds', 'bytes')
+    """
+    if known:
+        return known
+    units = rows["unit"].dropna()
+    return None if units.empty else str(units.iloc[0])
+
+
+def filled_columns(rows: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """Those of ``columns`` that ``rows`` has with at least one value, in the order given.
+
+    >>> filled_columns(pd.DataFrame({"device": [None], "preset": ["tiny"]}), ("device", "preset", "dtype"))
+    ['preset']
+    """
+    return [column for column in columns if column in rows and rows[column].notna().any()]
 
 
 def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | None:
@@ -130,7 +155,7 @@ def variant_speedups(rows: pd.DataFrame, benchmark: str, unit: str | None = None
     verdict = direction(benchmark, unit)
     if rows.empty or "variant" not in rows:
         return rows.assign(speedup_vs_reference=pd.Series(dtype=float), speedup_vs_limit=pd.Series(dtype=float))
-    keys = ["machine", *(c for c in ("device", "preset", "dtype") if c in rows and rows[c].notna().any())]
+    keys = ["machine", *filled_columns(rows, ("device", "preset", "dtype"))]
     table = rows[[*keys, "variant", "value"]].copy()
     for column in [*keys, "variant"]:
         table[column] = _labels(table[column])
@@ -159,7 +184,7 @@ def device_comparison(rows: pd.DataFrame, benchmark: str, unit: str | None = Non
     columns = ["variant", "cpu", "cuda", "cpu_machine", "cuda_machine", "gpu_speedup"]
     if rows.empty or not {"variant", "device"} <= set(rows.columns):
         return pd.DataFrame(columns=columns)
-    keys = ["variant", *(c for c in ("preset", "dtype") if c in rows and rows[c].notna().any())]
+    keys = ["variant", *filled_columns(rows, ("preset", "dtype"))]
     table = rows[[*keys, "device", "machine", "value"]].copy()
     for column in [*keys, "device", "machine"]:
         table[column] = _labels(table[column])

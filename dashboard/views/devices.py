@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
+from bncvl.track.comparisons import (
+    device_comparison,
+    latest_common_commit,
+    measured_options,
+    unit_of,
+    variant_speedups,
+)
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
 from dashboard import data, figures, widgets
 from dashboard.loads import DEFAULT_BENCHMARK, WINDOW
@@ -25,7 +31,7 @@ if widgets.require_results(summary):
     )
     rows = data.points(benchmarks=[benchmark], last=WINDOW)
     rows = rows[rows["variant"].notna()]
-    unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
+    unit = unit_of(rows)
     columns = st.columns(2)
     for column, name in zip(columns, ("preset", "dtype"), strict=True):
         # Only measured values are offered, and a measured one comes first: `make run` measures the tiny preset.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.track.comparisons import latest_values, measured_options
+from bncvl.track.comparisons import latest_values, measured_options, unit_of
 from dashboard import data, figures, widgets
 from dashboard.loads import GPU, MEMORY, MEMORY_WINDOW, STORAGE
 
@@ -51,7 +51,7 @@ def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: st
     present = [name for name in names if name in set(measured["benchmark"].astype(str))]
     name = st.radio("Metric", present, format_func=short, horizontal=True, key=f"{key}_metric")
     series = measured[measured["benchmark"] == name]
-    unit = series["unit"].dropna().astype(str).iloc[0] if series["unit"].notna().any() else None
+    unit = unit_of(series)
     left, right = st.columns(2)
     over_time = series[series["variant"].astype(str) == "reference"]
     left.plotly_chart(

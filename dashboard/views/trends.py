@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import fewest_processes, trend_choices
+from bncvl.track.comparisons import fewest_processes, trend_choices, unit_of
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from dashboard import data, figures, widgets
 
@@ -65,7 +65,7 @@ if widgets.require_results(summary):
             rows = rows.merge(keep, on=["machine", "params"])
         changes = data.changes()
         marked = changes[(changes["benchmark"] == benchmark)] if show_changes else None
-        unit = meta.get("unit") or (rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None)
+        unit = unit_of(rows, known=meta.get("unit"))
         noise = ABSOLUTE_TIME_FACTOR if measure == "absolute time" else None
         st.plotly_chart(
             figures.trend_figure(
