@@ -20,6 +20,7 @@ from bncvl.track.suite import TREND_OPENINGS
 __all__ = [
     "BASELINE_VARIANT",
     "LIMIT_VARIANT",
+    "PREFERRED_SETTING",
     "TREND_MEASURES",
     "TrendChoices",
     "device_comparison",
@@ -37,6 +38,9 @@ __all__ = [
 BASELINE_VARIANT = "reference"
 LIMIT_VARIANT = "conv_limit"
 """The bare ``F.conv2d`` with the same binary weights: the limit a variant can approach."""
+PREFERRED_SETTING = {"preset": "medium", "dtype": "float32"}
+"""The setting the Devices and Memory & GPU pages open on when it was measured (:func:`measured_options`): the
+CLI's default preset, in float32."""
 
 
 def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Series:

@@ -8,7 +8,6 @@ import streamlit as st
 from bncvl.track.comparisons import (
     device_comparison,
     latest_common_commit,
-    measured_options,
     unit_of,
     variant_speedups,
 )
@@ -32,13 +31,7 @@ if widgets.require_results(summary):
     rows = data.points(benchmarks=[benchmark], last=WINDOW)
     rows = rows[rows["variant"].notna()]
     unit = unit_of(rows)
-    columns = st.columns(2)
-    for column, name in zip(columns, ("preset", "dtype"), strict=True):
-        # Only measured values are offered, and a measured one comes first: `make run` measures the tiny preset.
-        options, index = measured_options(rows, name, preferred={"preset": "medium", "dtype": "float32"}[name])
-        if options:
-            value = column.selectbox(name, options, index=index, key=f"devices_{name}")
-            rows = rows[rows[name].astype(str) == value]
+    rows = widgets.pick_setting(rows, "devices")
     measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
     if not measured:
         st.info(

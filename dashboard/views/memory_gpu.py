@@ -5,31 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.track.comparisons import latest_values, measured_options, unit_of
+from bncvl.track.comparisons import latest_values, unit_of
 from dashboard import data, figures, widgets
 from dashboard.loads import GPU, MEMORY, MEMORY_WINDOW, STORAGE
-
-
-def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
-    """Narrow ``rows`` to one value of parameter ``name`` chosen in a selectbox (no-op if the column is empty).
-
-    Only measured values are offered, ``preferred`` first when measured, else the most measured one: after
-    ``make run`` only the tiny preset has values."""
-    options, index = measured_options(rows, name, preferred)
-    if not options:
-        return rows
-    value = st.selectbox(name, options, index=index, key=key)
-    return rows[rows[name].astype(str) == value]
-
-
-def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Preset and dtype pickers side by side, defaulting to what ``rows`` measured."""
-    left, middle, _ = st.columns(3)
-    with left:
-        rows = pick(rows, "preset", "medium", f"{key}_preset")
-    with middle:
-        rows = pick(rows, "dtype", "float32", f"{key}_dtype")
-    return rows
 
 
 def short(benchmark: str) -> str:
@@ -79,7 +57,7 @@ if widgets.require_results(data.summary()):
     if memory_rows.empty:
         st.info("No memory benchmarks (bench_memory.Memory.*) in these results.")
     else:
-        over_commits_and_devices(pick_setting(memory_rows, "memory"), MEMORY, "memory")
+        over_commits_and_devices(widgets.pick_setting(memory_rows, "memory"), MEMORY, "memory")
 
     st.subheader("Weight storage: float vs packed")
     storage = latest_values(points[points["benchmark"].isin(STORAGE)])
@@ -108,4 +86,4 @@ if widgets.require_results(data.summary()):
             "the store this dashboard reads."
         )
     else:
-        over_commits_and_devices(pick_setting(gpu_rows, "gpu"), GPU, "gpu")
+        over_commits_and_devices(widgets.pick_setting(gpu_rows, "gpu"), GPU, "gpu")
