@@ -22,12 +22,15 @@ __all__ = [
     "LIMIT_VARIANT",
     "PREFERRED_SETTING",
     "TREND_MEASURES",
+    "ComparedCommits",
     "TrendChoices",
+    "compared_commits",
     "device_comparison",
     "fewest_processes",
     "filled_columns",
     "latest_common_commit",
     "latest_values",
+    "measured_machines",
     "measured_options",
     "trend_choices",
     "trend_measure",
@@ -91,6 +94,45 @@ def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | Non
     if common.empty:
         return None
     return str(common["order"].idxmax())
+
+
+def measured_machines(points: pd.DataFrame) -> list[str]:
+    """The machines with a successful value in ``points``, sorted."""
+    return sorted(points.loc[points["status"] == "ok", "machine"].astype(str).unique())
+
+
+@dataclass(frozen=True)
+class ComparedCommits:
+    """The values a comparison across machines reads, and the commits they are from.
+
+    Attributes:
+        rows: the successful rows of the chosen machines at :attr:`commit`, or each at its own newest commit.
+        commit: the newest commit measured on every chosen machine; None when none was.
+        commits: each machine's commit in :attr:`rows`, in their order.
+    """
+
+    rows: pd.DataFrame
+    commit: str | None
+    commits: dict[str, str]
+
+
+def compared_commits(points: pd.DataFrame, machines: list[str]) -> ComparedCommits:
+    """The rows to compare ``machines`` by: at their :func:`latest_common_commit`, else each machine's newest.
+
+    Args:
+        points: rows of one benchmark (any parameters).
+        machines: the machines to compare.
+    """
+    measured = points[(points["status"] == "ok") & points["machine"].astype(str).isin(machines)]
+    commit = latest_common_commit(points, machines)
+    if commit is not None:
+        rows = measured[measured["commit_hash"] == commit]
+    else:
+        newest = measured.groupby("machine", observed=True)["order"].transform("max")
+        rows = measured[measured["order"] == newest]
+    used = rows.drop_duplicates("machine")
+    commits = {str(m): str(c) for m, c in zip(used["machine"], used["commit_hash"], strict=True)}
+    return ComparedCommits(rows, commit, commits)
 
 
 def measured_options(rows: pd.DataFrame, column: str, preferred: str | None = None) -> tuple[list[str], int]:
