@@ -12,7 +12,7 @@ from bncvl.track.comparisons import (  # noqa: E402
     measured_machines,
     unit_of,
 )
-from bncvl.track.tables import setting_labels  # noqa: E402
+from bncvl.track.tables import metric_group, setting_labels, weight_storage  # noqa: E402
 
 
 def test_unit_of_prefers_the_known_unit_then_the_first_a_row_carries() -> None:
@@ -66,3 +66,66 @@ def test_setting_labels_name_machine_and_device_and_never_a_missing_device() -> 
     )
     assert list(setting_labels(rows)) == ["box", "lab cuda", "lab"]
     assert list(setting_labels(rows.drop(columns="device"))) == ["box", "lab", "lab"]
+
+
+def values(*rows: dict) -> pd.DataFrame:
+    """Rows of the store's values from dicts: every absent column is missing, status ``ok`` and order 1 unless
+    given; ``params`` is the row's variant, device and preset."""
+    columns = ("machine", "benchmark", "variant", "device", "preset", "commit_hash", "value")
+    table = pd.DataFrame([{"status": "ok", "order": 1, **{c: None for c in columns}, **row} for row in rows])
+    combos = zip(table["variant"], table["device"], table["preset"], strict=True)
+    table["params"] = [", ".join(str(value) for value in combo) for combo in combos]
+    return table.astype({c: "category" for c in ("machine", "benchmark", "variant", "device", "preset", "status")})
+
+
+PEAK, SAVED = "bench_memory.Memory.track_peak_bytes", "bench_memory.Memory.track_saved_bytes"
+
+
+def test_a_metric_group_tables_the_newest_values_and_draws_the_reference_over_commits() -> None:
+    box = {"machine": "box", "device": "cpu"}
+    rows = values(
+        {**box, "benchmark": PEAK, "variant": "reference", "value": 10.0},
+        {**box, "benchmark": PEAK, "variant": "reference", "value": 12.0, "order": 2},
+        {**box, "benchmark": PEAK, "variant": "fast", "value": 6.0, "order": 2},
+        {**box, "benchmark": SAVED, "variant": "reference", "value": 5.0},
+        {**box, "benchmark": "bench_memory.Memory.track_skipped", "variant": "reference", "status": "skipped"},
+    )
+    group = metric_group(rows, (SAVED, "bench_memory.Memory.track_skipped", PEAK, "bench_memory.Memory.track_gone"))
+    assert group.names == [SAVED, PEAK], "those with a value, in the group's order"
+    table = group.table().set_index(["machine", "device", "variant"])
+    assert table.loc[("box", "cpu", "reference"), "peak_bytes"] == 12.0, "the newest commit's"
+    assert table.loc[("box", "cpu", "reference"), "saved_bytes"] == 5.0
+    assert table.loc[("box", "cpu", "fast"), "peak_bytes"] == 6.0
+    assert pd.isna(table.loc[("box", "cpu", "fast"), "saved_bytes"])
+    assert list(group.over_commits(PEAK)["value"]) == [10.0, 12.0], "the reference variant's"
+    newest, x = group.across_settings(PEAK)
+    assert x == "variant" and set(newest["setting"]) == {"box cpu"}
+    assert sorted(newest["value"]) == [6.0, 12.0]
+    fast_only = metric_group(rows[rows["variant"] == "fast"], (PEAK,))
+    assert list(fast_only.over_commits(PEAK)["value"]) == [6.0], "every row where the reference has none"
+
+
+def test_a_metric_group_without_variants_is_drawn_along_presets_and_tabled_per_machine() -> None:
+    rows = values({"machine": "box", "benchmark": PEAK, "preset": "tiny", "value": 1.0})
+    group = metric_group(rows, (PEAK,))
+    assert list(group.table().columns) == ["machine", "peak_bytes"]
+    assert group.across_settings(PEAK)[1] == "preset"
+    assert metric_group(rows.assign(status="failed"), (PEAK,)).names == []
+
+
+def test_weight_storage_compares_float_and_packed_bytes_per_preset() -> None:
+    storage = "bench_memory.WeightStorage.track_"
+    rows = values(
+        {"machine": "box", "benchmark": storage + "float_weight_bytes", "preset": "small", "value": 4096.0},
+        {"machine": "box", "benchmark": storage + "packed_weight_bytes", "preset": "small", "value": 128.0},
+        {"machine": "box", "benchmark": storage + "packed_weight_bytes", "preset": "large", "value": 512.0},
+    )
+    stored = weight_storage(rows)
+    assert stored.x == "preset" and set(stored.bars["kind"]) == {"float_weight_bytes", "packed_weight_bytes"}
+    table = stored.table().set_index(["machine", "preset"])
+    assert table.loc[("box", "small"), "compression"] == pytest.approx(32.0)
+    assert pd.isna(table.loc[("box", "large"), "compression"]), "no float bytes to compare"
+    without_presets = weight_storage(rows.iloc[:2].assign(preset=None))
+    assert without_presets.x == "machine"
+    assert without_presets.table().set_index("machine").loc["box", "compression"] == pytest.approx(32.0)
+    assert weight_storage(rows.assign(status="skipped")).bars.empty
