@@ -9,7 +9,9 @@ pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 from bncvl.track.comparisons import (  # noqa: E402
     compared_commits,
     filled_columns,
+    first_series,
     measured_machines,
+    trend_parameter_options,
     unit_of,
 )
 from bncvl.track.tables import metric_group, setting_labels, weight_storage  # noqa: E402
@@ -129,3 +131,34 @@ def test_weight_storage_compares_float_and_packed_bytes_per_preset() -> None:
     assert without_presets.x == "machine"
     assert without_presets.table().set_index("machine").loc["box", "compression"] == pytest.approx(32.0)
     assert weight_storage(rows.assign(status="skipped")).bars.empty
+
+
+def test_trends_offer_measured_parameter_values_and_open_on_the_reference() -> None:
+    rows = values(
+        {"machine": "box", "variant": "fast", "preset": "small"},
+        {"machine": "box", "variant": "reference", "preset": "large", "status": "failed"},
+        {"machine": "box", "variant": "half", "preset": "medium", "status": "skipped"},
+    )
+    assert trend_parameter_options(rows, "variant") == (["fast"], ["fast"]), "the reference was never measured"
+    assert trend_parameter_options(rows.assign(status="ok"), "variant") == (
+        ["fast", "half", "reference"],
+        ["reference"],
+    )
+    assert trend_parameter_options(rows, "preset") == (["small"], ["small"])
+    nothing = rows.assign(status="skipped")
+    assert trend_parameter_options(nothing, "preset") == (["large", "medium", "small"], ["large"]), "all, sorted"
+    assert trend_parameter_options(nothing, "device") == ([], [])
+
+
+def test_first_series_keeps_the_first_ones_and_counts_them_all() -> None:
+    rows = values(
+        {"machine": "b", "variant": "fast", "value": 1.0},
+        {"machine": "a", "variant": "fast", "value": 2.0},
+        {"machine": "b", "variant": "fast", "value": 3.0, "order": 2},
+        {"machine": "b", "variant": "reference", "value": 4.0},
+    )
+    kept, count = first_series(rows, 2)
+    assert count == 3
+    assert list(kept["value"]) == [1.0, 2.0, 3.0], "b's and a's fast, the first two series to appear, in row order"
+    whole, count = first_series(rows, 3)
+    assert count == 3 and whole is rows

@@ -28,12 +28,14 @@ __all__ = [
     "device_comparison",
     "fewest_processes",
     "filled_columns",
+    "first_series",
     "latest_common_commit",
     "latest_values",
     "measured_machines",
     "measured_options",
     "trend_choices",
     "trend_measure",
+    "trend_parameter_options",
     "unit_of",
     "variant_speedups",
 ]
@@ -323,3 +325,30 @@ def fewest_processes(rows: pd.DataFrame) -> int:
     """
     samples = rows.loc[rows["status"] == "ok", "samples"]
     return min((1 if kept is None else len(kept) for kept in samples), default=0)
+
+
+def trend_parameter_options(rows: pd.DataFrame, name: str) -> tuple[list[str], list[str]]:
+    """What the Trends page offers for parameter ``name`` of ``rows``, and what it picks first.
+
+    Returns:
+        The values with a successful row, sorted (every value when none has one); and the reference variant
+        where ``name`` is ``variant`` and it is offered, else the first value ([] when there is none).
+
+    >>> rows = pd.DataFrame({"variant": ["fast", "reference", "half"], "status": ["ok", "ok", "skipped"]})
+    >>> trend_parameter_options(rows, "variant")
+    (['fast', 'reference'], ['reference'])
+    """
+    measured = rows.loc[rows["status"] == "ok", name].dropna().astype(str).unique()
+    options = sorted(measured) or sorted(rows[name].dropna().astype(str).unique())
+    first = [BASELINE_VARIANT] if name == "variant" and BASELINE_VARIANT in options else options[:1]
+    return options, first
+
+
+def first_series(rows: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, int]:
+    """The rows of the first ``limit`` series (machine and parameters) to appear in ``rows``, in their order, and
+    how many series ``rows`` holds."""
+    series = rows.groupby(["machine", "params"], observed=True).ngroups
+    if series <= limit:
+        return rows, series
+    keep = rows[["machine", "params"]].drop_duplicates().head(limit)
+    return rows.merge(keep, on=["machine", "params"]), series

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import fewest_processes, trend_choices, unit_of
+from bncvl.track.comparisons import fewest_processes, first_series, trend_choices, trend_parameter_options, unit_of
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from dashboard import data, figures, widgets
 
@@ -45,9 +45,7 @@ if widgets.require_results(summary):
     if param_names:
         columns = st.columns(len(param_names))
         for column, name in zip(columns, param_names, strict=True):
-            measured = rows[rows["status"] == "ok"][name].dropna().astype(str).unique()
-            options = sorted(measured) or sorted(rows[name].dropna().astype(str).unique())
-            first = ["reference"] if name == "variant" and "reference" in options else options[:1]
+            options, first = trend_parameter_options(rows, name)
             picked = column.multiselect(name, options, default=first, key=f"trends_param_{name}")
             if picked:
                 rows = rows[rows[name].astype(str).isin(picked)]
@@ -55,14 +53,12 @@ if widgets.require_results(summary):
     x_axis = left.radio("x axis", ["commit order", "date"], horizontal=True, key="trends_x")
     log_y = middle.toggle("Log scale", key="trends_log")
     show_changes = right.toggle("Mark detected steps", value=True, key="trends_changes")
-    series = rows.groupby(["machine", "params"], observed=True).ngroups
     if rows.empty or not (rows["status"] == "ok").any():
         st.info("No measured value for this selection (every point skipped, failed or invalid).")
     else:
+        rows, series = first_series(rows, MAX_SERIES)
         if series > MAX_SERIES:
             st.warning(f"{series} series selected; showing the first {MAX_SERIES}. Narrow the parameters.")
-            keep = rows[["machine", "params"]].drop_duplicates().head(MAX_SERIES)
-            rows = rows.merge(keep, on=["machine", "params"])
         changes = data.changes()
         marked = changes[(changes["benchmark"] == benchmark)] if show_changes else None
         unit = unit_of(rows, known=meta.get("unit"))
