@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from bncvl.track.comparisons import PREFERRED_SETTING, measured_options
+from bncvl.track.tables import select
 from dashboard.loads import WINDOW, WINDOWS, StoreSummary
 
 __all__ = ["commit_window", "filter_multiselect", "human", "pick_setting", "require_results", "show_warnings"]
@@ -79,7 +80,7 @@ def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
         options, index = measured_options(rows, name, preferred)
         if options:
             value = column.selectbox(name, options, index=index, key=f"{key}_{name}")
-            rows = rows[rows[name].astype(str) == value]
+            rows = select(rows, {name: [value]})
     return rows
 
 

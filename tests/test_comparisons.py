@@ -14,7 +14,18 @@ from bncvl.track.comparisons import (  # noqa: E402
     trend_parameter_options,
     unit_of,
 )
-from bncvl.track.tables import metric_group, setting_labels, weight_storage  # noqa: E402
+from bncvl.track.tables import (  # noqa: E402
+    broken_by_series,
+    latest_regressions,
+    machine_table,
+    metric_group,
+    select,
+    setting_labels,
+    status_counts,
+    step_counts,
+    step_rows,
+    weight_storage,
+)
 
 
 def test_unit_of_prefers_the_known_unit_then_the_first_a_row_carries() -> None:
@@ -162,3 +173,52 @@ def test_first_series_keeps_the_first_ones_and_counts_them_all() -> None:
     assert list(kept["value"]) == [1.0, 2.0, 3.0], "b's and a's fast, the first two series to appear, in row order"
     whole, count = first_series(rows, 3)
     assert count == 3 and whole is rows
+
+
+def test_select_keeps_the_chosen_values_and_ignores_a_column_with_nothing_chosen() -> None:
+    rows = values({"machine": "a", "device": "cpu"}, {"machine": "b", "device": "cuda"}, {"machine": "b"})
+    assert list(select(rows, {"machine": ["b"], "device": []}).index) == [1, 2]
+    assert select(rows, {"machine": ["b"], "device": ["cpu"]}).empty
+    assert len(select(rows, {})) == 3
+
+
+def test_the_health_counts_and_the_broken_values_per_series() -> None:
+    health = pd.DataFrame({"machine": ["a", "b"], "ok": [5, 1], "skipped": [2, 0], "failed": [0, 3], "invalid": [1, 0]})
+    assert status_counts(health) == {"ok": 6, "skipped": 2, "failed": 3, "invalid": 1}
+    broken = pd.DataFrame(
+        {
+            "machine": ["b", "b", "b", "a"],
+            "benchmark": ["x", "x", "x", "y"],
+            "status": ["failed", "failed", "failed", "invalid"],
+            "commit_hash": ["c1", "c1", "c2", "c1"],
+            "path": ["b/c1.json", "b/c1.json", "b/c2.json", "a/c1.json"],
+        }
+    )
+    table = broken_by_series(broken).set_index(["machine", "benchmark", "status"])
+    assert table.loc[("b", "x", "failed"), "commits"] == 2
+    assert table.loc[("b", "x", "failed"), "first_file"] == "b/c1.json"
+    assert table.loc[("a", "y", "invalid"), "commits"] == 1
+
+
+def test_steps_name_their_commit_range_and_link_it() -> None:
+    before, after = "a" * 40, "b" * 40
+    changes = pd.DataFrame(
+        {
+            "kind": ["improvement", "regression", "regression"],
+            "commit_before": [before] * 3,
+            "commit_after": [after] * 3,
+        }
+    )
+    rows = step_rows(changes, "https://github.com/o/r/commit/")
+    assert set(rows["commits"]) == {"aaaaaaaa..bbbbbbbb"}
+    assert set(rows["link"]) == {f"https://github.com/o/r/commit/../compare/{before}...{after}"}
+    assert "link" not in step_rows(changes)
+    assert list(latest_regressions(changes, count=1).index) == [1], "the newest regression alone"
+    assert step_counts(changes) == {"regression": 2, "improvement": 1}
+
+
+def test_the_machine_table_shows_the_compared_facts_in_their_order() -> None:
+    machines = pd.DataFrame(
+        {"os": ["Linux"], "commits": [3], "cpu_model": ["EPYC"], "machine": ["box"], "gpu_model": ["none"]}
+    )
+    assert list(machine_table(machines).columns) == ["machine", "gpu_model", "cpu_model", "commits"]

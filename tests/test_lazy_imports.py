@@ -35,6 +35,7 @@ def modules_after(code: str) -> set[str]:
         "bncvl.track.results",
         "bncvl.track.changes",
         "bncvl.track.comparisons",
+        "bncvl.track.tables",
         "bncvl.analysis.rundir",
         "bncvl.track.asv",
         "bncvl.testing.results",

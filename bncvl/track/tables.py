@@ -6,14 +6,45 @@ offer, are :mod:`bncvl.track.comparisons`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from bncvl.measure.facts import COMPARED_FACTS
+from bncvl.track.changes import REGRESSION, commit_url
 from bncvl.track.comparisons import BASELINE_VARIANT, filled_columns, latest_values
+from bncvl.track.results import STATUSES
 
-__all__ = ["MetricGroup", "WeightStorage", "metric_group", "metric_name", "setting_labels", "weight_storage"]
+__all__ = [
+    "MetricGroup",
+    "WeightStorage",
+    "broken_by_series",
+    "latest_regressions",
+    "machine_table",
+    "metric_group",
+    "metric_name",
+    "select",
+    "setting_labels",
+    "status_counts",
+    "step_counts",
+    "step_rows",
+    "weight_storage",
+]
+
+
+def select(rows: pd.DataFrame, choices: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """The rows whose value in each column of ``choices`` is one of those chosen there (compared as text); a column
+    with nothing chosen keeps every row.
+
+    >>> rows = pd.DataFrame({"machine": ["a", "b"], "device": ["cpu", "cuda"]})
+    >>> list(select(rows, {"machine": ["b"], "device": []})["machine"])
+    ['b']
+    """
+    for column, chosen in choices.items():
+        if chosen:
+            rows = rows[rows[column].astype(str).isin(chosen)]
+    return rows
 
 
 def setting_labels(rows: pd.DataFrame) -> pd.Series:
@@ -109,3 +140,45 @@ def weight_storage(points: pd.DataFrame) -> WeightStorage:
     latest = latest_values(points)
     latest = latest.assign(kind=latest["benchmark"].astype(str).map(metric_name))
     return WeightStorage(latest, "preset" if filled_columns(latest, ("preset",)) else "machine")
+
+
+def machine_table(machines: pd.DataFrame) -> pd.DataFrame:
+    """Each machine (:func:`bncvl.store.query.load_machines`) with the facts machines are compared by
+    (:data:`bncvl.measure.facts.COMPARED_FACTS`) and how many ``commits`` it measured: those its records hold."""
+    return machines[[column for column in ("machine", *COMPARED_FACTS, "commits") if column in machines]]
+
+
+def status_counts(health: pd.DataFrame) -> dict[str, int]:
+    """How many values of each status (:data:`bncvl.track.results.STATUSES`) the per-machine ``health`` table
+    counts (:func:`bncvl.store.query.load_health`)."""
+    return {status: int(health[status].sum()) for status in STATUSES}
+
+
+def broken_by_series(broken: pd.DataFrame) -> pd.DataFrame:
+    """One row per machine, benchmark and status of the failed or invalid values ``broken``
+    (:func:`bncvl.store.query.load_broken`): on how many ``commits``, and the ``first_file`` that holds one."""
+    table = broken.groupby(["machine", "benchmark", "status"], observed=True).agg(
+        commits=("commit_hash", "nunique"), first_file=("path", "first")
+    )
+    return table.reset_index()
+
+
+def step_rows(changes: pd.DataFrame, show_commit_url: str | None = None) -> pd.DataFrame:
+    """``changes`` (steps) with ``commits``, the range of short hashes ``before..after``; and, given asv.conf.json's
+    ``show_commit_url``, a ``link`` to the range (:func:`bncvl.track.changes.commit_url`)."""
+    rows = changes.assign(commits=changes["commit_before"].str[:8] + ".." + changes["commit_after"].str[:8])
+    if show_commit_url:
+        pairs = zip(rows["commit_before"], rows["commit_after"], strict=True)
+        rows = rows.assign(link=[commit_url(show_commit_url, before, after) for before, after in pairs])
+    return rows
+
+
+def latest_regressions(changes: pd.DataFrame, count: int = 10) -> pd.DataFrame:
+    """The first ``count`` regressions of ``changes`` (newest first, as the store returns them), as
+    :func:`step_rows`."""
+    return step_rows(changes[changes["kind"] == REGRESSION].head(count))
+
+
+def step_counts(changes: pd.DataFrame) -> dict[str, int]:
+    """How many of ``changes`` (steps) are of each kind; a kind without a step is absent."""
+    return {str(kind): int(count) for kind, count in changes["kind"].value_counts().items()}

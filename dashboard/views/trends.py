@@ -6,6 +6,7 @@ import streamlit as st
 
 from bncvl.track.comparisons import fewest_processes, first_series, trend_choices, trend_parameter_options, unit_of
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
+from bncvl.track.tables import select
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
@@ -47,8 +48,7 @@ if widgets.require_results(summary):
         for column, name in zip(columns, param_names, strict=True):
             options, first = trend_parameter_options(rows, name)
             picked = column.multiselect(name, options, default=first, key=f"trends_param_{name}")
-            if picked:
-                rows = rows[rows[name].astype(str).isin(picked)]
+            rows = select(rows, {name: picked})
     left, middle, right = st.columns(3)
     x_axis = left.radio("x axis", ["commit order", "date"], horizontal=True, key="trends_x")
     log_y = middle.toggle("Log scale", key="trends_log")
