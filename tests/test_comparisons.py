@@ -24,6 +24,7 @@ from bncvl.track.tables import (  # noqa: E402
     status_counts,
     step_counts,
     step_rows,
+    tracks_by_commit,
     weight_storage,
 )
 
@@ -222,3 +223,20 @@ def test_the_machine_table_shows_the_compared_facts_in_their_order() -> None:
         {"os": ["Linux"], "commits": [3], "cpu_model": ["EPYC"], "machine": ["box"], "gpu_model": ["none"]}
     )
     assert list(machine_table(machines).columns) == ["machine", "gpu_model", "cpu_model", "commits"]
+
+
+def test_tracks_by_commit_put_each_method_in_a_column_with_its_unit() -> None:
+    error, gap = "bench_quantization.Quantization.track_test_error", "bench_quantization.Quantization.track_gap"
+    rows = values(
+        {"machine": "box", "benchmark": error, "value": 0.1},
+        {"machine": "box", "benchmark": error, "value": 0.2, "order": 2},
+        {"machine": "box", "benchmark": gap, "value": 0.05},
+        {"machine": "lab", "benchmark": gap, "value": 0.07, "order": 2},
+        {"machine": "lab", "benchmark": "bench_quantization.Quantization.track_none", "status": "failed"},
+    ).assign(unit=["fraction", "fraction", None, "accuracy", None])
+    wide, units = tracks_by_commit(rows, pd.Series(["c1", "c2", "c1", "c2", "c2"], index=rows.index))
+    assert units == {"track_gap": "accuracy", "track_test_error": "fraction"}, "a method with no value has no column"
+    table = wide.set_index(["series", "commit"])
+    assert table.loc[("box", "c2"), "track_test_error"] == 0.2
+    assert table.loc[("lab", "c2"), "track_gap"] == 0.07
+    assert pd.isna(table.loc[("box", "c2"), "track_gap"])

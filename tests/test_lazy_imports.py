@@ -37,6 +37,7 @@ def modules_after(code: str) -> set[str]:
         "bncvl.track.comparisons",
         "bncvl.track.tables",
         "bncvl.analysis.rundir",
+        "bncvl.analysis.runtables",
         "bncvl.track.asv",
         "bncvl.testing.results",
         "bncvl.testing.runs",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bncvl.measure.facts import COMPARED_FACTS
 from bncvl.track.changes import REGRESSION, commit_url
-from bncvl.track.comparisons import BASELINE_VARIANT, filled_columns, latest_values
+from bncvl.track.comparisons import BASELINE_VARIANT, filled_columns, latest_values, unit_of
 from bncvl.track.results import STATUSES
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "status_counts",
     "step_counts",
     "step_rows",
+    "tracks_by_commit",
     "weight_storage",
 ]
 
@@ -182,3 +183,21 @@ def latest_regressions(changes: pd.DataFrame, count: int = 10) -> pd.DataFrame:
 def step_counts(changes: pd.DataFrame) -> dict[str, int]:
     """How many of ``changes`` (steps) are of each kind; a kind without a step is absent."""
     return {str(kind): int(count) for kind, count in changes["kind"].value_counts().items()}
+
+
+def tracks_by_commit(points: pd.DataFrame, commits: pd.Series) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """Track benchmarks' values side by side: one row per machine (``series``) and commit, one column per benchmark
+    method (e.g. ``track_test_error``); and each such column's unit.
+
+    Args:
+        points: rows of the track benchmarks.
+        commits: each row's commit label (:func:`dashboard.figures.commit_axis` gives short hashes).
+    """
+    tracked = points.assign(
+        metric=points["benchmark"].astype(str).str.rsplit(".", n=1).str[-1],
+        commit=commits,
+        series=points["machine"].astype(str),
+    )
+    wide = tracked.pivot_table(index=["series", "commit"], columns="metric", values="value", observed=True)
+    units = {str(metric): unit_of(tracked[tracked["metric"] == metric]) for metric in wide.columns}
+    return wide.reset_index(), units
