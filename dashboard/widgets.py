@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from bncvl.track.comparisons import PREFERRED_SETTING, measured_options
+from bncvl.track.comparisons import PREFERRED_SETTING, distinct, measured_options
 from bncvl.track.tables import select
 from dashboard.loads import WINDOW, WINDOWS, StoreSummary
 
@@ -63,7 +63,7 @@ def filter_multiselect(label: str, table: pd.DataFrame, column: str, key: str) -
     """A multiselect over the values of ``column`` (empty selection = all); [] when the column is absent or empty."""
     if column not in table:
         return []
-    options = sorted(str(v) for v in table[column].dropna().unique())
+    options = distinct(table, column)
     if not options:
         return []
     return st.multiselect(label, options, key=key, placeholder="all")

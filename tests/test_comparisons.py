@@ -8,6 +8,7 @@ pd = pytest.importorskip("pandas", reason="needs the dashboard extra")
 
 from bncvl.track.comparisons import (  # noqa: E402
     compared_commits,
+    distinct,
     filled_columns,
     first_series,
     measured_machines,
@@ -240,3 +241,9 @@ def test_tracks_by_commit_put_each_method_in_a_column_with_its_unit() -> None:
     assert table.loc[("box", "c2"), "track_test_error"] == 0.2
     assert table.loc[("lab", "c2"), "track_gap"] == 0.07
     assert pd.isna(table.loc[("box", "c2"), "track_gap"])
+
+
+def test_distinct_offers_each_value_once_as_sorted_text() -> None:
+    rows = pd.DataFrame({"machine": pd.Categorical(["b", "a", None, "b"]), "number": [2, "2", 10, None]})
+    assert distinct(rows, "machine") == ["a", "b"]
+    assert distinct(rows, "number") == ["10", "2"], "once as text, sorted as text"

@@ -26,6 +26,7 @@ __all__ = [
     "TrendChoices",
     "compared_commits",
     "device_comparison",
+    "distinct",
     "fewest_processes",
     "filled_columns",
     "first_series",
@@ -70,6 +71,15 @@ def unit_of(rows: pd.DataFrame, known: str | None = None) -> str | None:
         return known
     units = rows["unit"].dropna()
     return None if units.empty else str(units.iloc[0])
+
+
+def distinct(rows: pd.DataFrame, column: str) -> list[str]:
+    """The values of ``column`` in ``rows`` as text, each once, sorted (what a picker offers); missing ones left out.
+
+    >>> distinct(pd.DataFrame({"machine": ["b", "a", "b", None]}), "machine")
+    ['a', 'b']
+    """
+    return sorted({str(value) for value in rows[column].dropna().unique()})
 
 
 def filled_columns(rows: pd.DataFrame, columns: Iterable[str]) -> list[str]:
@@ -338,8 +348,7 @@ def trend_parameter_options(rows: pd.DataFrame, name: str) -> tuple[list[str], l
     >>> trend_parameter_options(rows, "variant")
     (['fast', 'reference'], ['reference'])
     """
-    measured = rows.loc[rows["status"] == "ok", name].dropna().astype(str).unique()
-    options = sorted(measured) or sorted(rows[name].dropna().astype(str).unique())
+    options = distinct(rows[rows["status"] == "ok"], name) or distinct(rows, name)
     first = [BASELINE_VARIANT] if name == "variant" and BASELINE_VARIANT in options else options[:1]
     return options, first
 

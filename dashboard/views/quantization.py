@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bncvl.analysis.runtables import accuracy_curves, accuracy_table, histogram, histogram_steps, layer_curves
-from bncvl.track.comparisons import filled_columns
+from bncvl.track.comparisons import distinct, filled_columns
 from bncvl.track.tables import select, tracks_by_commit
 from dashboard import data, figures, widgets
 from dashboard.loads import QUANTIZATION_PREFIX
@@ -63,7 +63,7 @@ else:
     if layers_table.empty:
         st.info("The selected runs have no per-layer metrics yet.")
     else:
-        layers = sorted(layers_table["layer"].astype(str).unique())
+        layers = distinct(layers_table, "layer")
         layer = st.selectbox("Layer", layers, key="quantization_layer")
         of_layer = select(layers_table, {"layer": [layer]})
         st.subheader(f"Training curves of {layer}")
@@ -84,7 +84,7 @@ else:
             left, middle = st.columns(2)
             run_name = left.selectbox("Run", [run.name for run in with_histograms], key="quantization_hist_run")
             run = next(run for run in with_histograms if run.name == run_name)
-            kinds = sorted(run.histograms["kind"].astype(str).unique())
+            kinds = distinct(run.histograms, "kind")
             kind = middle.selectbox("Kind", kinds, key="quantization_hist_kind")
             steps = histogram_steps(run, kind, layer)
             if not steps:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import fewest_processes, first_series, trend_choices, trend_parameter_options, unit_of
+from bncvl.track.comparisons import (
+    distinct,
+    fewest_processes,
+    first_series,
+    trend_choices,
+    trend_parameter_options,
+    unit_of,
+)
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from bncvl.track.tables import select
 from dashboard import data, figures, widgets
@@ -38,7 +45,7 @@ if widgets.require_results(summary):
         key=f"trends_benchmark_{measure.replace(' ', '_')}",
     )
     rows = data.points(benchmarks=[benchmark], last=widgets.commit_window("trends_window"))
-    machines = sorted(rows["machine"].astype(str).unique())
+    machines = distinct(rows, "machine")
     chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
     rows = rows[rows["machine"].astype(str).isin(chosen_machines)]
     meta = summary.benchmarks.get(benchmark, {})
