@@ -1,4 +1,6 @@
-"""Comparisons and defaults the dashboard shows, as plain functions of :attr:`bncvl.track.results.ResultsSet.points`.
+"""Comparisons and defaults the dashboard shows, as plain functions of :attr:`bncvl.track.results.ResultsSet.points`:
+speed-ups across variants and devices, the commits machines are compared at, and what the pages' pickers offer and
+open on. The tables the pages show are :mod:`bncvl.track.tables`.
 
 Speed-ups are oriented by :func:`bncvl.track.directions.direction`, so a speed-up
 above 1 always means better: ``baseline / value`` for lower-is-better
