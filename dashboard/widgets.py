@@ -7,9 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from bncvl.track.comparisons import PREFERRED_SETTING, distinct, measured_options
+from bncvl.track.tables import select
 from dashboard.loads import WINDOW, WINDOWS, StoreSummary
 
-__all__ = ["commit_window", "filter_multiselect", "human", "require_results", "show_warnings"]
+__all__ = ["commit_window", "filter_multiselect", "human", "pick_setting", "require_results", "show_warnings"]
 
 _RESULTS_HOWTO = """\
 bncvl machine                 # register this machine with its device facts
@@ -61,10 +63,25 @@ def filter_multiselect(label: str, table: pd.DataFrame, column: str, key: str) -
     """A multiselect over the values of ``column`` (empty selection = all); [] when the column is absent or empty."""
     if column not in table:
         return []
-    options = sorted(str(v) for v in table[column].dropna().unique())
+    options = distinct(table, column)
     if not options:
         return []
     return st.multiselect(label, options, key=key, placeholder="all")
+
+
+def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """A picker per parameter of :data:`bncvl.track.comparisons.PREFERRED_SETTING` (preset, then dtype), side by
+    side and keyed ``{key}_preset`` and ``{key}_dtype``; ``rows`` narrowed to the values picked.
+
+    Each offers the values ``rows`` measured (:func:`bncvl.track.comparisons.measured_options`), the preferred one
+    first when it was measured: after ``make run`` only the tiny preset has values. A parameter that ``rows`` lack
+    gets no picker."""
+    for column, (name, preferred) in zip(st.columns(3), PREFERRED_SETTING.items(), strict=False):
+        options, index = measured_options(rows, name, preferred)
+        if options:
+            value = column.selectbox(name, options, index=index, key=f"{key}_{name}")
+            rows = select(rows, {name: [value]})
+    return rows
 
 
 def human(value: float, unit: str | None) -> str:

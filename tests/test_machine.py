@@ -206,3 +206,25 @@ def test_nvml_namespace_is_only_what_device_facts_uses() -> None:
     # the stand-in above must not hide a call device_facts makes on a real GPU host
     used = set(re.findall(r"nvml\.(\w+)", Path(machine.__file__).read_text()))
     assert used <= set(dir(FakeNvml)) | {"NVMLError_NotSupported"}, used - set(dir(FakeNvml))
+
+
+def test_the_fact_names_have_one_owner_that_imports_nothing() -> None:
+    """The writer, the store and the dashboard read the names of a machine's facts from bncvl.measure.facts."""
+    import ast
+
+    from asv.machine import Machine
+
+    from bncvl.measure import facts
+    from bncvl.store import schema
+
+    assert machine.FACT_KEYS is facts.FACT_KEYS
+    assert schema.DEVICE_FACT_COLUMNS is facts.DEVICE_FACT_COLUMNS
+    assert set(facts.ASV_MACHINE_KEYS) == set(Machine.get_defaults()) - {"machine"}, "asv's own fields"
+    assert set(facts.COMPARED_FACTS) <= set(facts.DEVICE_FACT_COLUMNS)
+    tree = ast.parse(Path(facts.__file__).read_text())
+    imported = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", None) != "__future__"
+    ]
+    assert imported == [], "the store and the dashboard import it without torch or asv"

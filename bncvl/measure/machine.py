@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from bncvl.measure.facts import FACT_KEYS
+
 __all__ = [
     "FACT_KEYS",
     "default_machine_name",
@@ -26,21 +28,6 @@ __all__ = [
     "read_machine_file",
     "register",
 ]
-
-FACT_KEYS = (
-    "gpu_model",
-    "gpu_count",
-    "gpu_driver",
-    "cuda_version",
-    "torch_version",
-    "cudnn_version",
-    "cpu_model",
-    "torch_threads",
-    "benchmark_seed",
-    "mig_mode",
-)
-"""Keys added to asv's machine record. None is named like a package: asv also
-copies the environment's requirements (e.g. ``torch``) into ``params``."""
 
 NONE = "none"
 

@@ -31,6 +31,7 @@ this metadata.
 from __future__ import annotations
 
 from bncvl._extras import needs_extra
+from bncvl.measure.facts import DEVICE_FACT_COLUMNS
 
 with needs_extra("store", "bncvl.store.schema"):
     import sqlalchemy as sa
@@ -58,26 +59,6 @@ BROKEN = 2
 """``points.status >= BROKEN``: failed or invalid values, the few rows the partial index ``ix_points_broken`` holds
 (the Overview lists them without scanning every value)."""
 
-DEVICE_FACT_COLUMNS = (
-    "arch",
-    "cpu",
-    "num_cpu",
-    "ram",
-    "os",
-    "gpu_model",
-    "gpu_count",
-    "gpu_driver",
-    "cuda_version",
-    "torch_version",
-    "cudnn_version",
-    "cpu_model",
-    "torch_threads",
-    "benchmark_seed",
-    "mig_mode",
-)
-"""asv's machine fields and the facts ``bncvl machine`` adds, as columns of :data:`machines` (text, as asv keeps
-them); the whole record is in ``machines.facts``."""
-
 metadata = sa.MetaData()
 
 machines = sa.Table(
@@ -86,7 +67,7 @@ machines = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.Text, nullable=False, unique=True),
     sa.Column("facts", sa.Text, nullable=False),
-    *(sa.Column(name, sa.Text) for name in DEVICE_FACT_COLUMNS),
+    *(sa.Column(name, sa.Text) for name in DEVICE_FACT_COLUMNS),  # text, as asv keeps them
     sa.Column("published_at", sa.BigInteger, nullable=False),
 )
 

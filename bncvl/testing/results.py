@@ -40,7 +40,7 @@ __all__ = ["CPU_MACHINE", "GPU_MACHINE", "PlantedStep", "commit_hashes", "write_
 
 CPU_MACHINE = "ci-cpu"
 GPU_MACHINE = "lab-h100"
-# The keys `bncvl machine` adds to the machine record (bncvl.measure.machine.FACT_KEYS).
+# Machine records' facts (bncvl.measure.facts.DEVICE_FACT_COLUMNS).
 _MACHINE_FACTS = {
     CPU_MACHINE: {
         "cpu": "AMD EPYC 7B13",

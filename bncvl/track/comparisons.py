@@ -1,4 +1,6 @@
-"""Comparisons and defaults the dashboard shows, as plain functions of :attr:`bncvl.track.results.ResultsSet.points`.
+"""Comparisons and defaults the dashboard shows, as plain functions of :attr:`bncvl.track.results.ResultsSet.points`:
+speed-ups across variants and devices, the commits machines are compared at, and what the pages' pickers offer and
+open on. The tables the pages show are :mod:`bncvl.track.tables`.
 
 Speed-ups are oriented by :func:`bncvl.track.directions.direction`, so a speed-up
 above 1 always means better: ``baseline / value`` for lower-is-better
@@ -7,6 +9,7 @@ metrics such as time, ``value / baseline`` for higher-is-better ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,21 +22,33 @@ from bncvl.track.suite import TREND_OPENINGS
 __all__ = [
     "BASELINE_VARIANT",
     "LIMIT_VARIANT",
+    "PREFERRED_SETTING",
     "TREND_MEASURES",
+    "ComparedCommits",
     "TrendChoices",
+    "compared_commits",
     "device_comparison",
+    "distinct",
     "fewest_processes",
+    "filled_columns",
+    "first_series",
     "latest_common_commit",
     "latest_values",
+    "measured_machines",
     "measured_options",
     "trend_choices",
     "trend_measure",
+    "trend_parameter_options",
+    "unit_of",
     "variant_speedups",
 ]
 
 BASELINE_VARIANT = "reference"
 LIMIT_VARIANT = "conv_limit"
 """The bare ``F.conv2d`` with the same binary weights: the limit a variant can approach."""
+PREFERRED_SETTING = {"preset": "medium", "dtype": "float32"}
+"""The setting the Devices and Memory & GPU pages open on when it was measured (:func:`measured_options`): the
+CLI's default preset, in float32."""
 
 
 def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Series:
@@ -45,6 +60,37 @@ def _speedup(value: pd.Series, baseline: pd.Series, verdict: Direction) -> pd.Se
 def _labels(column: pd.Series) -> pd.Series:
     """A parameter column as text, a missing value as "" (an all-missing column would otherwise stay floats)."""
     return column.astype("string").fillna("")
+
+
+def unit_of(rows: pd.DataFrame, known: str | None = None) -> str | None:
+    """The asv unit of ``rows`` (of one benchmark): ``known`` (its ``benchmarks.json`` entry's) when given, else the
+    first unit a row carries; None when neither says.
+
+    >>> unit_of(pd.DataFrame({"unit": [None, "seconds"]})), unit_of(pd.DataFrame({"unit": [None]}), known="bytes")
+    ('seconds', 'bytes')
+    """
+    if known:
+        return known
+    units = rows["unit"].dropna()
+    return None if units.empty else str(units.iloc[0])
+
+
+def distinct(rows: pd.DataFrame, column: str) -> list[str]:
+    """The values of ``column`` in ``rows`` as text, each once, sorted (what a picker offers); missing ones left out.
+
+    >>> distinct(pd.DataFrame({"machine": ["b", "a", "b", None]}), "machine")
+    ['a', 'b']
+    """
+    return sorted({str(value) for value in rows[column].dropna().unique()})
+
+
+def filled_columns(rows: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """Those of ``columns`` that ``rows`` has with at least one value, in the order given.
+
+    >>> filled_columns(pd.DataFrame({"device": [None], "preset": ["tiny"]}), ("device", "preset", "dtype"))
+    ['preset']
+    """
+    return [column for column in columns if column in rows and rows[column].notna().any()]
 
 
 def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | None:
@@ -62,6 +108,45 @@ def latest_common_commit(points: pd.DataFrame, machines: list[str]) -> str | Non
     if common.empty:
         return None
     return str(common["order"].idxmax())
+
+
+def measured_machines(points: pd.DataFrame) -> list[str]:
+    """The machines with a successful value in ``points``, sorted."""
+    return sorted(points.loc[points["status"] == "ok", "machine"].astype(str).unique())
+
+
+@dataclass(frozen=True)
+class ComparedCommits:
+    """The values a comparison across machines reads, and the commits they are from.
+
+    Attributes:
+        rows: the successful rows of the chosen machines at :attr:`commit`, or each at its own newest commit.
+        commit: the newest commit measured on every chosen machine; None when none was.
+        commits: each machine's commit in :attr:`rows`, in their order.
+    """
+
+    rows: pd.DataFrame
+    commit: str | None
+    commits: dict[str, str]
+
+
+def compared_commits(points: pd.DataFrame, machines: list[str]) -> ComparedCommits:
+    """The rows to compare ``machines`` by: at their :func:`latest_common_commit`, else each machine's newest.
+
+    Args:
+        points: rows of one benchmark (any parameters).
+        machines: the machines to compare.
+    """
+    measured = points[(points["status"] == "ok") & points["machine"].astype(str).isin(machines)]
+    commit = latest_common_commit(points, machines)
+    if commit is not None:
+        rows = measured[measured["commit_hash"] == commit]
+    else:
+        newest = measured.groupby("machine", observed=True)["order"].transform("max")
+        rows = measured[measured["order"] == newest]
+    used = rows.drop_duplicates("machine")
+    commits = {str(m): str(c) for m, c in zip(used["machine"], used["commit_hash"], strict=True)}
+    return ComparedCommits(rows, commit, commits)
 
 
 def measured_options(rows: pd.DataFrame, column: str, preferred: str | None = None) -> tuple[list[str], int]:
@@ -130,7 +215,7 @@ def variant_speedups(rows: pd.DataFrame, benchmark: str, unit: str | None = None
     verdict = direction(benchmark, unit)
     if rows.empty or "variant" not in rows:
         return rows.assign(speedup_vs_reference=pd.Series(dtype=float), speedup_vs_limit=pd.Series(dtype=float))
-    keys = ["machine", *(c for c in ("device", "preset", "dtype") if c in rows and rows[c].notna().any())]
+    keys = ["machine", *filled_columns(rows, ("device", "preset", "dtype"))]
     table = rows[[*keys, "variant", "value"]].copy()
     for column in [*keys, "variant"]:
         table[column] = _labels(table[column])
@@ -159,7 +244,7 @@ def device_comparison(rows: pd.DataFrame, benchmark: str, unit: str | None = Non
     columns = ["variant", "cpu", "cuda", "cpu_machine", "cuda_machine", "gpu_speedup"]
     if rows.empty or not {"variant", "device"} <= set(rows.columns):
         return pd.DataFrame(columns=columns)
-    keys = ["variant", *(c for c in ("preset", "dtype") if c in rows and rows[c].notna().any())]
+    keys = ["variant", *filled_columns(rows, ("preset", "dtype"))]
     table = rows[[*keys, "device", "machine", "value"]].copy()
     for column in [*keys, "device", "machine"]:
         table[column] = _labels(table[column])
@@ -252,3 +337,29 @@ def fewest_processes(rows: pd.DataFrame) -> int:
     """
     samples = rows.loc[rows["status"] == "ok", "samples"]
     return min((1 if kept is None else len(kept) for kept in samples), default=0)
+
+
+def trend_parameter_options(rows: pd.DataFrame, name: str) -> tuple[list[str], list[str]]:
+    """What the Trends page offers for parameter ``name`` of ``rows``, and what it picks first.
+
+    Returns:
+        The values with a successful row, sorted (every value when none has one); and the reference variant
+        where ``name`` is ``variant`` and it is offered, else the first value ([] when there is none).
+
+    >>> rows = pd.DataFrame({"variant": ["fast", "reference", "half"], "status": ["ok", "ok", "skipped"]})
+    >>> trend_parameter_options(rows, "variant")
+    (['fast', 'reference'], ['reference'])
+    """
+    options = distinct(rows[rows["status"] == "ok"], name) or distinct(rows, name)
+    first = [BASELINE_VARIANT] if name == "variant" and BASELINE_VARIANT in options else options[:1]
+    return options, first
+
+
+def first_series(rows: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, int]:
+    """The rows of the first ``limit`` series (machine and parameters) to appear in ``rows``, in their order, and
+    how many series ``rows`` holds."""
+    series = rows.groupby(["machine", "params"], observed=True).ngroups
+    if series <= limit:
+        return rows, series
+    keep = rows[["machine", "params"]].drop_duplicates().head(limit)
+    return rows.merge(keep, on=["machine", "params"]), series

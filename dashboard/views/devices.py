@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import device_comparison, latest_common_commit, measured_options, variant_speedups
+from bncvl.track.comparisons import (
+    compared_commits,
+    device_comparison,
+    measured_machines,
+    unit_of,
+    variant_speedups,
+)
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR
+from bncvl.track.tables import setting_labels
 from dashboard import data, figures, widgets
 from dashboard.loads import DEFAULT_BENCHMARK, WINDOW
 
@@ -25,15 +32,9 @@ if widgets.require_results(summary):
     )
     rows = data.points(benchmarks=[benchmark], last=WINDOW)
     rows = rows[rows["variant"].notna()]
-    unit = rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None
-    columns = st.columns(2)
-    for column, name in zip(columns, ("preset", "dtype"), strict=True):
-        # Only measured values are offered, and a measured one comes first: `make run` measures the tiny preset.
-        options, index = measured_options(rows, name, preferred={"preset": "medium", "dtype": "float32"}[name])
-        if options:
-            value = column.selectbox(name, options, index=index, key=f"devices_{name}")
-            rows = rows[rows[name].astype(str) == value]
-    measured = sorted(rows[rows["status"] == "ok"]["machine"].astype(str).unique())
+    unit = unit_of(rows)
+    rows = widgets.pick_setting(rows, "devices")
+    measured = measured_machines(rows)
     if not measured:
         st.info(
             f"No measured value of `{benchmark}` in the newest {WINDOW} commits: every one was skipped, failed or "
@@ -44,21 +45,16 @@ if widgets.require_results(summary):
     if not machines:
         st.info("Pick at least one machine.")
         st.stop()
-    measured_rows = rows[(rows["status"] == "ok") & rows["machine"].astype(str).isin(machines)]
-    commit = latest_common_commit(rows, machines)
-    if commit is not None:
-        st.write(f"Common commit: `{commit[:8]}` (the newest measured on {', '.join(machines)}).")
-        at_commit = measured_rows[measured_rows["commit_hash"] == commit]
+    compared = compared_commits(rows, machines)
+    if compared.commit is not None:
+        st.write(f"Common commit: `{compared.commit[:8]}` (the newest measured on {', '.join(machines)}).")
     else:
-        newest = measured_rows.groupby("machine", observed=True)["order"].transform("max")
-        at_commit = measured_rows[measured_rows["order"] == newest]
-        used = at_commit.drop_duplicates("machine")
-        listed = ", ".join(f"{m} at `{str(c)[:8]}`" for m, c in zip(used["machine"], used["commit_hash"], strict=True))
+        listed = ", ".join(f"{machine} at `{commit[:8]}`" for machine, commit in compared.commits.items())
         st.warning(f"No commit was measured on every chosen machine; each machine's newest is used: {listed}.")
 
     st.subheader("Variants against the reference and the bare-conv limit")
-    speedups = variant_speedups(at_commit, benchmark, unit)
-    speedups = speedups.assign(setting=speedups["machine"] + " " + speedups.get("device", ""))
+    speedups = variant_speedups(compared.rows, benchmark, unit)
+    speedups = speedups.assign(setting=setting_labels(speedups))
     st.plotly_chart(
         figures.bar_figure(
             speedups,
@@ -90,7 +86,7 @@ if widgets.require_results(summary):
         )
 
     st.subheader("GPU vs CPU")
-    comparison = device_comparison(at_commit, benchmark, unit)
+    comparison = device_comparison(compared.rows, benchmark, unit)
     both = comparison["cuda"].notna().any() and comparison["cpu"].notna().any()
     if not both:
         st.info("Both devices are needed: run the suite on a GPU host too (`bncvl history RANGE --existing`).")

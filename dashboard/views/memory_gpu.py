@@ -5,66 +5,30 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bncvl.track.comparisons import latest_values, measured_options
+from bncvl.track.comparisons import unit_of
+from bncvl.track.tables import metric_group, metric_name, weight_storage
 from dashboard import data, figures, widgets
 from dashboard.loads import GPU, MEMORY, MEMORY_WINDOW, STORAGE
-
-
-def pick(rows: pd.DataFrame, name: str, preferred: str, key: str) -> pd.DataFrame:
-    """Narrow ``rows`` to one value of parameter ``name`` chosen in a selectbox (no-op if the column is empty).
-
-    Only measured values are offered, ``preferred`` first when measured, else the most measured one: after
-    ``make run`` only the tiny preset has values."""
-    options, index = measured_options(rows, name, preferred)
-    if not options:
-        return rows
-    value = st.selectbox(name, options, index=index, key=key)
-    return rows[rows[name].astype(str) == value]
-
-
-def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Preset and dtype pickers side by side, defaulting to what ``rows`` measured."""
-    left, middle, _ = st.columns(3)
-    with left:
-        rows = pick(rows, "preset", "medium", f"{key}_preset")
-    with middle:
-        rows = pick(rows, "dtype", "float32", f"{key}_dtype")
-    return rows
-
-
-def short(benchmark: str) -> str:
-    return benchmark.rsplit(".", 1)[-1].removeprefix("track_")
 
 
 def over_commits_and_devices(rows: pd.DataFrame, names: tuple[str, ...], key: str) -> None:
     """The latest value of every benchmark in ``names``; then, for the one picked, its values over commits
     (reference variant, per machine and device) and across variants and devices at each machine's newest commit."""
-    measured = rows[rows["benchmark"].isin(names) & (rows["status"] == "ok")]
-    if measured.empty:
+    group = metric_group(rows, names)
+    if not group.names:
         st.info("No measured value for this preset and dtype: every one was skipped, failed or invalid.")
         return
-    latest = latest_values(measured)
-    latest = latest.assign(metric=latest["benchmark"].astype(str).map(short))
-    index = [c for c in ("machine", "device", "variant") if latest[c].notna().any()]
-    table = latest.pivot_table(index=index, columns="metric", values="value", observed=True)
-    st.dataframe(table.reset_index(), hide_index=True, key=f"{key}_latest")
-    present = [name for name in names if name in set(measured["benchmark"].astype(str))]
-    name = st.radio("Metric", present, format_func=short, horizontal=True, key=f"{key}_metric")
-    series = measured[measured["benchmark"] == name]
-    unit = series["unit"].dropna().astype(str).iloc[0] if series["unit"].notna().any() else None
+    st.dataframe(group.table(), hide_index=True, key=f"{key}_latest")
+    name = st.radio("Metric", group.names, format_func=metric_name, horizontal=True, key=f"{key}_metric")
+    over_time = group.over_commits(name)
+    unit = unit_of(over_time)
     left, right = st.columns(2)
-    over_time = series[series["variant"].astype(str) == "reference"]
     left.plotly_chart(
-        figures.trend_figure(
-            over_time if not over_time.empty else series, unit=unit, title=f"{short(name)} over commits"
-        ),
-        key=f"{key}_trend",
+        figures.trend_figure(over_time, unit=unit, title=f"{metric_name(name)} over commits"), key=f"{key}_trend"
     )
-    newest = latest[latest["benchmark"] == name]
-    newest = newest.assign(setting=newest["machine"].astype(str) + " " + newest["device"].astype(str))
-    x = "variant" if newest["variant"].notna().any() else "preset"
+    newest, x = group.across_settings(name)
     right.plotly_chart(
-        figures.bar_figure(newest, x, "value", color="setting", title=f"{short(name)} across devices", unit=unit),
+        figures.bar_figure(newest, x, "value", color="setting", title=f"{metric_name(name)} across devices", unit=unit),
         key=f"{key}_bars",
     )
 
@@ -79,25 +43,20 @@ if widgets.require_results(data.summary()):
     if memory_rows.empty:
         st.info("No memory benchmarks (bench_memory.Memory.*) in these results.")
     else:
-        over_commits_and_devices(pick_setting(memory_rows, "memory"), MEMORY, "memory")
+        over_commits_and_devices(widgets.pick_setting(memory_rows, "memory"), MEMORY, "memory")
 
     st.subheader("Weight storage: float vs packed")
-    storage = latest_values(points[points["benchmark"].isin(STORAGE)])
-    if storage.empty:
+    storage = weight_storage(points[points["benchmark"].isin(STORAGE)])
+    if storage.bars.empty:
         st.info("No weight-storage benchmarks (bench_memory.WeightStorage.*) in these results.")
     else:
-        storage = storage.assign(kind=storage["benchmark"].astype(str).map(short))
-        x = "preset" if storage["preset"].notna().any() else "machine"  # no preset without benchmarks.json
         st.plotly_chart(
-            figures.bar_figure(storage, x, "value", color="kind", title="bytes at rest", log_y=True, unit="bytes"),
+            figures.bar_figure(
+                storage.bars, storage.x, "value", color="kind", title="bytes at rest", log_y=True, unit="bytes"
+            ),
             key="storage_bars",
         )
-        wide = storage.pivot_table(
-            index=list(dict.fromkeys(["machine", x])), columns="kind", values="value", observed=True
-        )
-        if {"float_weight_bytes", "packed_weight_bytes"} <= set(wide.columns):
-            wide["compression"] = wide["float_weight_bytes"] / wide["packed_weight_bytes"]
-        st.dataframe(wide.reset_index(), hide_index=True)
+        st.dataframe(storage.table(), hide_index=True)
 
     st.header("GPU")
     gpu_rows = points[points["benchmark"].isin(GPU)]
@@ -108,4 +67,4 @@ if widgets.require_results(data.summary()):
             "the store this dashboard reads."
         )
     else:
-        over_commits_and_devices(pick_setting(gpu_rows, "gpu"), GPU, "gpu")
+        over_commits_and_devices(widgets.pick_setting(gpu_rows, "gpu"), GPU, "gpu")

@@ -6,28 +6,11 @@ import streamlit as st
 
 from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
 from bncvl.track.decision import MIN_PROCESSES
-from bncvl.track.results import STATUSES
+from bncvl.track.tables import broken_by_series, latest_regressions, machine_table, status_counts, step_counts
 from dashboard import data, widgets
 
 MIN_HISTORY = 2
 """Commits per machine below which no step can be found."""
-
-# The table's columns, in display order: asv's machine keys and most of those `bncvl machine` adds
-# (bncvl.measure.machine.FACT_KEYS; the pages import only bncvl.track and bncvl.analysis).
-MACHINE_COLUMNS = [
-    "machine",
-    "gpu_model",
-    "gpu_count",
-    "gpu_driver",
-    "cuda_version",
-    "torch_version",
-    "cudnn_version",
-    "mig_mode",
-    "cpu_model",
-    "num_cpu",
-    "torch_threads",
-    "commits",
-]
 
 st.title("BNCVL performance")
 dirs = data.data_dirs()
@@ -45,44 +28,37 @@ if widgets.require_results(summary):
     )
 
     st.subheader("Machines and devices")
-    machines = summary.machines
-    st.dataframe(machines[[c for c in MACHINE_COLUMNS if c in machines]], hide_index=True)
+    st.dataframe(machine_table(summary.machines), hide_index=True)
 
     st.subheader("Health")
-    ok, skipped, failed, invalid = (int(summary.health[s].sum()) for s in STATUSES)
+    counts = status_counts(summary.health)
+    failed, invalid = counts["failed"], counts["invalid"]
     health = (
-        f"{ok} values measured, {skipped} skipped (device or variant absent), {failed} failed, {invalid} invalid."
-        + (" Each is listed below with its result file." if failed or invalid else "")
+        f"{counts['ok']} values measured, {counts['skipped']} skipped (device or variant absent), {failed} failed, "
+        f"{invalid} invalid." + (" Each is listed below with its result file." if failed or invalid else "")
     )
     if failed or invalid:
         st.error(health)
-        broken = data.broken()
-        table = broken.groupby(["machine", "benchmark", "status"], observed=True).agg(
-            commits=("commit_hash", "nunique"), first_file=("path", "first")
-        )
-        st.dataframe(table.reset_index(), hide_index=True)
+        st.dataframe(broken_by_series(data.broken()), hide_index=True)
     else:
         st.success(health)
 
     st.subheader("Latest regressions")
     changes = data.changes()
-    history = summary.machines.set_index("machine")["commits"]
-    regressions = changes[changes["kind"] == "regression"].head(10)
-    noise = int((changes["kind"] == WITHIN_NOISE).sum())
-    unconfirmed = int((changes["kind"] == UNCONFIRMED).sum())
-    if history.max() < MIN_HISTORY:
+    most_commits = summary.machines["commits"].max()
+    regressions = latest_regressions(changes)
+    kinds = step_counts(changes)
+    noise, unconfirmed = kinds.get(WITHIN_NOISE, 0), kinds.get(UNCONFIRMED, 0)
+    if most_commits < MIN_HISTORY:
         st.info(
-            f"Too little history to call anything: at most {history.max()} commit(s) per machine, and a step "
+            f"Too little history to call anything: at most {most_commits} commit(s) per machine, and a step "
             f"needs a commit on each side of it. Benchmark more commits (`bncvl pipeline --commits {MIN_HISTORY + 1}`)."
         )
     elif regressions.empty:
         st.success("No regression: no step that instruction counts or relative timings confirm.")
     else:
-        shown = regressions.assign(
-            commits=regressions["commit_before"].str[:8] + ".." + regressions["commit_after"].str[:8]
-        )
         st.dataframe(
-            shown[["machine", "benchmark", "params", "commits", "date", "factor", "evidence"]],
+            regressions[["machine", "benchmark", "params", "commits", "date", "factor", "evidence"]],
             hide_index=True,
             column_config={
                 "factor": st.column_config.NumberColumn("× worse", format="%.2f"),

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
+from bncvl.analysis.runtables import accuracy_curves, accuracy_table, histogram, histogram_steps, layer_curves
+from bncvl.track.comparisons import distinct, filled_columns
+from bncvl.track.tables import select, tracks_by_commit
 from dashboard import data, figures, widgets
 from dashboard.loads import QUANTIZATION_PREFIX
 
-CURVES = (
-    ("flip_ratio", "Flip ratio"),
-    ("oscillating_fraction", "Oscillating fraction"),
-    ("oscillation_frequency_mean", "Mean oscillation frequency"),
-    ("ones_fraction", "Fraction of ones"),
-    ("threshold_drift", "Threshold drift"),
-    ("dead_filters", "Dead filters"),
-)
+CURVES = {
+    "flip_ratio": "Flip ratio",
+    "oscillating_fraction": "Oscillating fraction",
+    "oscillation_frequency_mean": "Mean oscillation frequency",
+    "ones_fraction": "Fraction of ones",
+    "threshold_drift": "Threshold drift",
+    "dead_filters": "Dead filters",
+}
 CURVES_HELP = (
     "Flip ratio: fraction of binary weights changed since the previous step (missing at the first). "
     "Oscillation: EMA of A→B→A reversals (Nagel et al. 2022). Threshold drift: the mean of the latent "
@@ -40,29 +42,12 @@ else:
     widgets.show_warnings([line for run in selected for line in run.warnings], what="runs")
 
     st.subheader("Accuracy against the float baseline")
-    summary = pd.DataFrame(
-        [
-            {
-                "run": run.name,
-                "complete": run.complete,
-                "bncvl_test_accuracy": run.summary.get("bncvl_test_accuracy"),
-                "float_test_accuracy": run.summary.get("float_test_accuracy"),
-                "accuracy_gap": run.summary.get("accuracy_gap"),
-                "dataset": run.config.get("dataset"),
-                "seed": run.config.get("seed"),
-            }
-            for run in selected
-        ]
-    )
-    st.dataframe(summary, hide_index=True)
-    model_rows = [run.model_metrics.assign(run=run.name) for run in selected if not run.model_metrics.empty]
-    models = pd.concat(model_rows, ignore_index=True) if model_rows else pd.DataFrame()
-    if "test_accuracy" in models and models["test_accuracy"].notna().any():
-        evaluated = models[models["test_accuracy"].notna()]
-        evaluated = evaluated.assign(curve=evaluated["run"] + " " + evaluated["model"].astype(str))
+    st.dataframe(accuracy_table(selected), hide_index=True)
+    curves = accuracy_curves(selected)
+    if not curves.empty:
         st.plotly_chart(
             figures.line_figure(
-                evaluated,
+                curves,
                 "step",
                 "test_accuracy",
                 "curve",
@@ -74,19 +59,15 @@ else:
             key="quantization_accuracy",
         )
 
-    layer_rows = [run.layer_metrics.assign(run=run.name) for run in selected if not run.layer_metrics.empty]
-    if not layer_rows:
+    layers_table = layer_curves(selected)
+    if layers_table.empty:
         st.info("The selected runs have no per-layer metrics yet.")
     else:
-        layers_table = pd.concat(layer_rows, ignore_index=True)
-        if "all_zero_filters" in layers_table.columns:
-            # Dead = all-zero: such a filter outputs a constant. An all-one filter still sums its inputs.
-            layers_table["dead_filters"] = layers_table["all_zero_filters"]
-        layers = sorted(layers_table["layer"].astype(str).unique())
+        layers = distinct(layers_table, "layer")
         layer = st.selectbox("Layer", layers, key="quantization_layer")
-        of_layer = layers_table[layers_table["layer"].astype(str) == layer]
+        of_layer = select(layers_table, {"layer": [layer]})
         st.subheader(f"Training curves of {layer}")
-        shown = [(metric, title) for metric, title in CURVES if metric in of_layer and of_layer[metric].notna().any()]
+        shown = [(metric, CURVES[metric]) for metric in filled_columns(of_layer, CURVES)]
         st.plotly_chart(
             figures.small_multiples(
                 of_layer, "step", shown, "run", title=f"{layer}: binarisation while training", x_title="optimizer step"
@@ -103,21 +84,19 @@ else:
             left, middle = st.columns(2)
             run_name = left.selectbox("Run", [run.name for run in with_histograms], key="quantization_hist_run")
             run = next(run for run in with_histograms if run.name == run_name)
-            kinds = sorted(run.histograms["kind"].astype(str).unique())
+            kinds = distinct(run.histograms, "kind")
             kind = middle.selectbox("Kind", kinds, key="quantization_hist_kind")
-            of_kind = run.histograms[(run.histograms["kind"] == kind) & (run.histograms["layer"].astype(str) == layer)]
-            steps = sorted(int(s) for s in of_kind["step"].unique())
+            steps = histogram_steps(run, kind, layer)
             if not steps:
                 st.info(f"No {kind} histogram for {layer} in {run_name}.")
             else:
                 step = st.select_slider("Step", steps, value=steps[-1], key="quantization_hist_step")
-                row = of_kind[of_kind["step"] == step].iloc[0]
-                threshold = row.get("threshold")
+                shape = histogram(run, kind, layer, step)
                 st.plotly_chart(
                     figures.histogram_figure(
-                        row["edges"],
-                        row["counts"],
-                        None if pd.isna(threshold) else float(threshold),
+                        shape.edges,
+                        shape.counts,
+                        shape.threshold,
                         title=f"{run_name} {layer} {kind} at step {step}",
                         x_title=HISTOGRAM_AXES.get(kind, kind),
                         y_title="weights",
@@ -136,17 +115,11 @@ if tracked is not None and tracked.empty:
     st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
 elif tracked is not None:
     labels, commits = figures.commit_axis(tracked)
-    tracked = tracked.assign(
-        metric=tracked["benchmark"].astype(str).str.rsplit(".", n=1).str[-1],
-        commit=labels,
-        series=tracked["machine"].astype(str),
-    )
-    units = tracked.drop_duplicates("metric").set_index("metric")["unit"]
-    wide = tracked.pivot_table(index=["series", "commit"], columns="metric", values="value", observed=True)
-    panels = [(metric, f"{metric} ({units[metric]})" if pd.notna(units[metric]) else metric) for metric in wide.columns]
+    wide, units = tracks_by_commit(tracked, labels)
+    panels = [(metric, f"{metric} ({unit})" if unit else metric) for metric, unit in units.items()]
     st.plotly_chart(
         figures.small_multiples(
-            wide.reset_index(),
+            wide,
             "commit",
             panels,
             "series",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE, commit_url
+from bncvl.track.changes import UNCONFIRMED, WITHIN_NOISE
+from bncvl.track.tables import select, step_rows
 from dashboard import data, export, widgets
 
 st.title("Regressions")
@@ -36,23 +37,9 @@ if widgets.require_results(data.summary()):
         help="change: a step in an informative metric (utilisation, clock, power); within noise: contradicted by "
         "instruction counts or relative timings; unconfirmed: nothing measured at those commits can test it",
     )
-    shown = changes[changes["kind"].isin(kinds)]
-    for column, chosen in (
-        ("machine", machines),
-        ("benchmark", benchmarks),
-        ("variant", variants),
-        ("device", devices),
-    ):
-        if chosen:
-            shown = shown[shown[column].astype(str).isin(chosen)]
-    shown = shown.assign(commits=shown["commit_before"].str[:8] + ".." + shown["commit_after"].str[:8])
+    chosen = {"machine": machines, "benchmark": benchmarks, "variant": variants, "device": devices}
     base_url = data.show_commit_url()
-    if base_url:
-        shown = shown.assign(
-            link=[
-                commit_url(base_url, a, b) for a, b in zip(shown["commit_before"], shown["commit_after"], strict=True)
-            ]
-        )
+    shown = step_rows(select(changes[changes["kind"].isin(kinds)], chosen), base_url)
     st.write(f"{len(shown)} step(s) shown of {len(changes)} found.")
     ordered = ["machine", "benchmark", "params", "direction", "kind", "commits", "date", "value_before"]
     ordered += ["value_after", "factor", "unit", "evidence"] + (["link"] if base_url else [])

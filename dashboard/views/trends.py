@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import fewest_processes, trend_choices
+from bncvl.track.comparisons import (
+    distinct,
+    fewest_processes,
+    first_series,
+    trend_choices,
+    trend_parameter_options,
+    unit_of,
+)
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
+from bncvl.track.tables import select
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
@@ -37,7 +45,7 @@ if widgets.require_results(summary):
         key=f"trends_benchmark_{measure.replace(' ', '_')}",
     )
     rows = data.points(benchmarks=[benchmark], last=widgets.commit_window("trends_window"))
-    machines = sorted(rows["machine"].astype(str).unique())
+    machines = distinct(rows, "machine")
     chosen_machines = st.multiselect("Machines", machines, default=machines, key="trends_machines")
     rows = rows[rows["machine"].astype(str).isin(chosen_machines)]
     meta = summary.benchmarks.get(benchmark, {})
@@ -45,27 +53,22 @@ if widgets.require_results(summary):
     if param_names:
         columns = st.columns(len(param_names))
         for column, name in zip(columns, param_names, strict=True):
-            measured = rows[rows["status"] == "ok"][name].dropna().astype(str).unique()
-            options = sorted(measured) or sorted(rows[name].dropna().astype(str).unique())
-            first = ["reference"] if name == "variant" and "reference" in options else options[:1]
+            options, first = trend_parameter_options(rows, name)
             picked = column.multiselect(name, options, default=first, key=f"trends_param_{name}")
-            if picked:
-                rows = rows[rows[name].astype(str).isin(picked)]
+            rows = select(rows, {name: picked})
     left, middle, right = st.columns(3)
     x_axis = left.radio("x axis", ["commit order", "date"], horizontal=True, key="trends_x")
     log_y = middle.toggle("Log scale", key="trends_log")
     show_changes = right.toggle("Mark detected steps", value=True, key="trends_changes")
-    series = rows.groupby(["machine", "params"], observed=True).ngroups
     if rows.empty or not (rows["status"] == "ok").any():
         st.info("No measured value for this selection (every point skipped, failed or invalid).")
     else:
+        rows, series = first_series(rows, MAX_SERIES)
         if series > MAX_SERIES:
             st.warning(f"{series} series selected; showing the first {MAX_SERIES}. Narrow the parameters.")
-            keep = rows[["machine", "params"]].drop_duplicates().head(MAX_SERIES)
-            rows = rows.merge(keep, on=["machine", "params"])
         changes = data.changes()
         marked = changes[(changes["benchmark"] == benchmark)] if show_changes else None
-        unit = meta.get("unit") or (rows["unit"].dropna().astype(str).iloc[0] if rows["unit"].notna().any() else None)
+        unit = unit_of(rows, known=meta.get("unit"))
         noise = ABSOLUTE_TIME_FACTOR if measure == "absolute time" else None
         st.plotly_chart(
             figures.trend_figure(
