@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from benchmarks.callgrind import count_instructions, valgrind_missing
-from benchmarks.common import PARAM_NAMES, VARIANT_NAMES, check_applicable
+from benchmarks.common import PARAM_NAMES, VARIANT_NAMES, check_applicable, values_from_cache
 
 __all__ = ["Instructions", "count_selected", "values_of"]
 
@@ -95,9 +95,4 @@ def values_of(counted: dict, params: Sequence[str], methods: Iterable[str]) -> d
     cache = dict(counted)
     if "counts" in cache:
         cache["counts"] = {(variant, preset): entry for variant, preset, entry in cache["counts"]}
-    instructions = Instructions()
-    try:
-        instructions.setup(cache, *params)
-    except NotImplementedError as reason:
-        return dict.fromkeys(methods, str(reason))
-    return {method: getattr(instructions, method)(cache, *params) for method in methods}
+    return values_from_cache(Instructions(), cache, params, methods)

@@ -21,6 +21,7 @@ from benchmarks.common import (
     cached_entry,
     measure_each,
     packed_storage_bytes,
+    values_from_cache,
 )
 from benchmarks.figures import LAYER_PRESETS, layer_figures_cache, memory_figures
 
@@ -80,12 +81,7 @@ def measure_selected(params: Sequence[str], methods: Iterable[str]) -> dict[str,
         ``{method: bytes}``, or the skip reason (a ``str``) where the combination cannot run here.
     """
     cache = measure_each([[param] for param in params], memory_figures)
-    memory = Memory()
-    try:
-        memory.setup(cache, *params)
-    except NotImplementedError as reason:
-        return dict.fromkeys(methods, str(reason))
-    return {method: getattr(memory, method)(cache, *params) for method in methods}
+    return values_from_cache(Memory(), cache, params, methods)
 
 
 def float_weight_bytes(work: Workload) -> int:

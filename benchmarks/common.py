@@ -24,7 +24,7 @@ import importlib
 import itertools
 import platform
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -94,6 +94,7 @@ __all__ = [
     "measure_each",
     "registered_variants",
     "require",
+    "values_from_cache",
 ]
 
 VARIANT_NAMES = ["reference", "cached", "fused", "channels_last", "half", "cuda_graph", "fast", "conv_limit"]
@@ -272,6 +273,17 @@ def measure_each(params: list[list[str]], measure: Callable[[str, str, str, str]
         except NotImplementedError as reason:
             results[key] = str(reason)
     return results
+
+
+def values_from_cache(benchmark: Any, cache: dict, params: Sequence[str], methods: Iterable[str]) -> dict:
+    """What asv would record for ``methods`` of ``benchmark`` (an instance of a suite class) on the one combination
+    ``params``, given its ``setup_cache`` data ``cache``: ``setup``, then each method; or, for every method, the
+    reason ``setup`` skipped the combination (a ``str``)."""
+    try:
+        benchmark.setup(cache, *params)
+    except NotImplementedError as reason:
+        return dict.fromkeys(methods, str(reason))
+    return {method: getattr(benchmark, method)(cache, *params) for method in methods}
 
 
 def cached_entry(cache: dict, variant: str, preset: str, device: str, dtype: str) -> dict[str, float]:
