@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench_instructions, bench_memory, bench_relative, callgrind
-from benchmarks.bench_relative import RelativeWallTime
 from benchmarks.figures import memory_figures
 from benchmarks.timing import PairedRatios
 from bncvl.testing import planted
@@ -61,15 +60,15 @@ def test_the_selection_sorts_each_benchmark_by_how_it_is_run() -> None:
 def test_one_process_measures_each_pass_once_and_reads_both_clocks(monkeypatch: pytest.MonkeyPatch) -> None:
     measured: list[str] = []
 
-    def ratios(self: RelativeWallTime, method: str) -> PairedRatios:
-        measured.append(method)
+    def paired(self: object, run: object, mode: str) -> PairedRatios:
+        measured.append(mode)
         return PairedRatios(wall=[2.0, 2.2, 2.1], cpu=[1.5, 1.4, 1.6])
 
-    monkeypatch.setattr(RelativeWallTime, "ratios", ratios)
+    monkeypatch.setattr(bench_relative._Relative, "paired", paired)
     wanted = [(cls, method) for cls in ("RelativeWallTime", "RelativeCpuTime") for method in bench_relative.PASSES]
     values = bench_relative.measure_together(TINY_CPU, wanted)
 
-    assert sorted(measured) == ["track_eval_forward", "track_train_step"]
+    assert measured == ["eval", "train"]
     assert values == {
         ("RelativeWallTime", "track_eval_forward"): 2.1,
         ("RelativeWallTime", "track_train_step"): 2.1,
@@ -78,11 +77,14 @@ def test_one_process_measures_each_pass_once_and_reads_both_clocks(monkeypatch: 
     }
     measured.clear()
     only_eval = bench_relative.measure_together(TINY_CPU, [("RelativeCpuTime", "track_eval_forward")])
-    assert measured == ["track_eval_forward"] and only_eval == {("RelativeCpuTime", "track_eval_forward"): 1.5}
+    assert measured == ["eval"] and only_eval == {("RelativeCpuTime", "track_eval_forward"): 1.5}
 
 
 def test_what_cannot_run_here_is_skipped_with_the_reason_and_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RelativeWallTime, "ratios", lambda self, method: pytest.fail("nothing should be measured"))
+    def paired(self: object, run: object, mode: str) -> PairedRatios:
+        pytest.fail("nothing should be measured")
+
+    monkeypatch.setattr(bench_relative._Relative, "paired", paired)
     cuda = ("reference", "tiny", "cuda", "float32")
     cpu_clock = bench_relative.measure_together(cuda, [("RelativeCpuTime", "track_eval_forward")])
     assert cpu_clock == {

@@ -53,6 +53,19 @@ def test_the_catalogue_names_every_benchmark_of_the_suite_with_its_unit(discover
     assert {name: benchmark.unit for name, benchmark in discovered.items()} == catalogued
 
 
+def test_every_benchmark_keeps_the_asv_version_its_history_was_recorded_under(discovered: dict[str, object]) -> None:
+    changed = {
+        name: benchmark.version[:12]  # type: ignore[attr-defined]
+        for name, benchmark in discovered.items()
+        if suite.VERSIONS.get(name) != benchmark.version[:12]  # type: ignore[attr-defined]
+    }
+    assert not changed, (
+        f"asv would hide the earlier results of {sorted(changed)}: their versions are now {changed}, "
+        "not those in bncvl/track/suite.py's VERSIONS (see its docstring)"
+    )
+    assert set(suite.VERSIONS) == set(discovered)
+
+
 def test_kinds_agree_with_units_directions_and_the_decisions_evidence() -> None:
     evidence = {Kind.INSTRUCTIONS: Evidence.INSTRUCTIONS, Kind.RELATIVE: Evidence.RELATIVE}
     units = {Kind.INSTRUCTIONS: "instructions", Kind.RELATIVE: "time ratio", Kind.BYTES: "bytes"}
