@@ -8,7 +8,7 @@ parameter combination of this suite (1.9 × 10⁶ values), built in bulk by
 
 - ``time_page_data``: what each page reads from the store when it opens on
   its defaults (``dashboard.loads.PAGES``), warm (the store open);
-- ``time_publish_new_commit``: one new commit of a GPU host (2,327 values)
+- ``time_publish_new_commit``: one new commit of a GPU host (2,338 values)
   published in this process, its step detection included (the process's
   start, about 1 s of imports, is not in it).
 

@@ -505,6 +505,40 @@ def test_quantization_says_its_benchmarks_train_apart_from_the_runs(app: AppTest
 PAGES = ("overview", "regressions", "trends", "devices", "memory_gpu", "quantization")
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_a_pages_load_at_fleet_scale_reads_the_values_the_page_opens_on(
+    page: str, app: AppTest, results_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dashboard.loads.PAGES``, which tools/store_scale.py and benchmarks/bench_store.py time, reads the same
+    values from the store as the page does when it opens on its defaults; bench_store times each of them."""
+    import sqlalchemy as sa
+    import streamlit as st
+
+    from benchmarks import bench_store
+    from dashboard import data, loads
+
+    def spy(into: list) -> object:
+        def load_points(engine: sa.Engine, **filters: object) -> object:
+            benchmarks = filters.get("benchmarks")
+            into.append({**filters, "benchmarks": [benchmarks] if isinstance(benchmarks, str) else list(benchmarks)})
+            return real(engine, **filters)
+
+        return load_points
+
+    real = loads.load_points
+    by_page: list[dict] = []
+    monkeypatch.setattr(data, "load_points", spy(by_page))
+    monkeypatch.setattr(loads, "load_points", spy(by_page))
+    st.cache_data.clear()
+    open_page(app, page)
+    by_load: list[dict] = []
+    monkeypatch.setattr(loads, "load_points", spy(by_load))
+    loads.PAGES[page](sa.create_engine(f"sqlite:///{results_store}"))
+
+    assert by_load == by_page
+    assert page in bench_store.PAGES and list(bench_store.PAGES) == list(loads.PAGES)
+
+
 def test_every_page_reads_the_store_not_the_files(
     results_store: Path, runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
