@@ -112,3 +112,8 @@ def test_the_check_rehearsed_on_the_cpu_runs_every_stage_and_writes_its_report(t
     # asv records the benchmark's whole grid (32 combinations), the one the slice selects measured
     assert '"files": 1, "values": 32, "ok": 1, "skipped": 31' in text, "the asv run, published and read back"
     assert "NVML" in text.split("## NVML sampling: failed")[1].split("##")[0]
+
+
+def test_the_stages_limits_keep_the_check_within_its_budget(tmp_path: Path) -> None:
+    limits = [stage.timeout_s for stage in gpu_check.stages(REPO, tmp_path, gpu_check.GPU_SLICE, "gpu-host")]
+    assert len(limits) == 6 and sum(limits) < gpu_check.BUDGET_S == 480

@@ -10,7 +10,8 @@ limit, the report written whatever a stage does:
 4. a publish of those results into an embedded store, read back.
 
 It writes one Markdown report (default ``docs/measurements/<date>-gpu-self-check-<host>.md``): the machine,
-then per stage its outcome, exit code, time and the tail of its output. The limits add up to under 8 minutes.
+then per stage its outcome, exit code, time and the tail of its output. The limits add up to 475 s, under
+:data:`BUDGET_S` (8 minutes).
 On a machine without a CUDA build of torch, a GPU or NVML it stops at once, exit 2, saying which.
 
 Exit status: 0 every stage passed; 1 some stage failed (the report says which); 2 not a CUDA host, or a usage
@@ -36,7 +37,17 @@ from pathlib import Path
 
 from bncvl.track.asv import CONF_NAME, find_conf, read_conf
 
-__all__ = ["GPU_SLICE", "Stage", "StageResult", "configure", "gpu_unavailable", "main", "run_stage", "write_report"]
+__all__ = [
+    "BUDGET_S",
+    "GPU_SLICE",
+    "Stage",
+    "StageResult",
+    "configure",
+    "gpu_unavailable",
+    "main",
+    "run_stage",
+    "write_report",
+]
 
 GPU_SLICE = r"Latency\.time_.*\('(reference|half|cuda_graph)', 'small', 'cuda'"
 """The asv benchmarks of the check: every timed pass of the uncompiled variants on the small preset on CUDA, all
@@ -44,6 +55,8 @@ dtypes (36 combinations). The classes whose ``setup_cache`` measures every combi
 the compiled variants and the large preset included) would not fit the budget; NVML is stage 2."""
 CPU_REHEARSAL_SLICE = r"Latency\.time_eval_forward\('reference', 'tiny', 'cpu'"
 TAIL_LINES = 40
+BUDGET_S = 8 * 60
+"""What the stages' limits add up to at most (issue 22: the check within 8 minutes on one H100/H200)."""
 NVML_PROGRAM = """
 import json, time, torch
 from bncvl.measure.nvml import NvmlSampler
@@ -187,11 +200,11 @@ def stages(repo: Path, work: Path, slice_regex: str, machine: str) -> list[Stage
         Stage(
             "GPU tests (pytest -m gpu)",
             [python, "-m", "pytest", "-m", "gpu", "-q", "-rs", "-p", "no:cacheprovider"],
-            150,
+            140,
         ),
         Stage("NVML sampling", [python, "-c", NVML_PROGRAM], 45),
         Stage("register the machine", [python, "-m", "bncvl.cli", "machine", "--name", machine], 30, home),
-        Stage("asv, GPU slice (--quick)", [*asv_run, "-b", slice_regex], 210, home),
+        Stage("asv, GPU slice (--quick)", [*asv_run, "-b", slice_regex], 200, home),
         Stage("publish into an embedded store", [*publish, "--no-runs", "--repo", str(repo)], 40),
         Stage("read the store back", [python, "-c", READ_BACK, store], 20),
     ]

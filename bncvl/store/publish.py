@@ -46,9 +46,9 @@ __all__ = ["PublishReport", "Publisher", "Touched"]
 _RETRIES = 5
 _RETRY_STATES = frozenset({"40P01", "40001"})  # PostgreSQL: deadlock detected, serialization failure
 _BATCH = 100
+"""Result files read before their commits' messages are asked of git in one call."""
 ANALYSIS_LIMIT = 1000
 """Rows SQLite's ANALYZE samples per index after a publish (``PRAGMA analysis_limit``)."""
-"""Result files read before their commits' messages are asked of git in one call."""
 T = TypeVar("T")
 
 

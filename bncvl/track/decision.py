@@ -21,8 +21,9 @@ it is called a regression only when the instruction counts or the relative
 timing of the same pass and parameters support it
 (:func:`bncvl.track.changes.find_changes`). ``bncvl check`` judges it as
 ``asv continuous`` does: worse beyond its factor (:data:`DEFAULT_FACTOR`,
-:data:`ABSOLUTE_TIME_FACTOR` for asv's ``time_`` benchmarks) when asv's
-significance test (:data:`P_THRESHOLD`) agrees.
+:data:`ABSOLUTE_TIME_FACTOR` for the catalogue's absolute times and the
+rates derived from them: :func:`default_factor`) when asv's significance
+test (:data:`P_THRESHOLD`) agrees.
 
 :func:`decide` applies the rule to one benchmark's (before, after) and says
 which :class:`Decision` it comes to: ``worsened``, ``improved``,
@@ -344,7 +345,7 @@ def decide(benchmark: str, unit: str | None, before: Outcome, after: Outcome, fa
         benchmark: the asv name, without parameters.
         unit: its asv unit, which says its :class:`Evidence` kind.
         before, after: the base's and the head's measurements; neither failed nor skipped.
-        factor: the benchmark's factor (>= 1); default :func:`default_factor` of ``unit``.
+        factor: the benchmark's factor (>= 1); default :func:`default_factor` of ``unit`` and ``benchmark``.
     """
     for side, outcome in (("base", before), ("head", after)):
         if outcome.failed or outcome.skipped:
