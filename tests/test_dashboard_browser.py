@@ -315,7 +315,7 @@ FIRST_RUN_CHARTS = {
     "Quantization": 4,
 }
 EMPTY_STATES = (
-    "No asv results",
+    "No results in the store",
     "No analysis runs",
     "Pick at least one machine",
     "No options to select",
@@ -348,7 +348,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def first_run_browser(
     first_run: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[webdriver.Chrome]:
-    """`bncvl dashboard` started in the run's repository with no options (the pipeline's step 4), in Chromium."""
+    """`bncvl dashboard` started in the run's repository with no options (the pipeline's step 5), in Chromium."""
     port = free_port()
     home = first_run[0].parent / "home"
     command = [sys.executable, "-P", "-m", "bncvl.cli", "dashboard", "--port", str(port)]

@@ -106,30 +106,27 @@ else:
 
 st.subheader("Quantization benchmarks across commits")
 summary = data.summary()
-tracked = data.quantization_points(summary.benchmark_names(QUANTIZATION_PREFIX)) if not summary.error else None
-if tracked is None:
-    st.error(summary.error)
-else:
-    widgets.show_warnings(summary.problems, what="results when they were published")
-if tracked is not None and tracked.empty:
-    st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
-elif tracked is not None:
-    labels, commits = figures.commit_axis(tracked)
-    wide, units = tracks_by_commit(tracked, labels)
-    panels = [(metric, f"{metric} ({unit})" if unit else metric) for metric, unit in units.items()]
-    st.plotly_chart(
-        figures.small_multiples(
-            wide,
-            "commit",
-            panels,
-            "series",
-            title="by commit (oldest first)",
-            x_title="commit",
-            x_categories=commits,
-        ),
-        key="quantization_tracks",
-    )
-    st.caption(
-        "From the asv suite's own seeded training (benchmarks/bench_quantization.py, shorter than `bncvl analyze`'s "
-        "default), not the runs above: its test error and accuracy gap differ from theirs."
-    )
+if widgets.require_results(summary):
+    tracked = data.quantization_points(summary.benchmark_names(QUANTIZATION_PREFIX))
+    if tracked.empty:
+        st.info("No bench_quantization.* results. They run with the asv suite: `asv run HEAD~2..HEAD`.")
+    else:
+        labels, commits = figures.commit_axis(tracked)
+        wide, units = tracks_by_commit(tracked, labels)
+        panels = [(metric, f"{metric} ({unit})" if unit else metric) for metric, unit in units.items()]
+        st.plotly_chart(
+            figures.small_multiples(
+                wide,
+                "commit",
+                panels,
+                "series",
+                title="by commit (oldest first)",
+                x_title="commit",
+                x_categories=commits,
+            ),
+            key="quantization_tracks",
+        )
+        st.caption(
+            "From the asv suite's own seeded training (benchmarks/bench_quantization.py, shorter than "
+            "`bncvl analyze`'s default), not the runs above: its test error and accuracy gap differ from theirs."
+        )
