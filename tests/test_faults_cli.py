@@ -213,6 +213,15 @@ def test_summary_refuses_out_of_range_options(
     assert_refused(main(["summary", *argv]), capsys, "summary", message)
 
 
+def test_publish_refuses_a_negative_steps_window_before_it_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["publish", "--store", str(tmp_path / "store.sqlite"), "--results-dir", str(tmp_path), "--no-runs"]
+    code = main([*argv, "--steps-window", "-20"])
+    assert_refused(code, capsys, "publish", "--steps-window must be a number of commits >= 0", "got -20")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- bncvl pipeline after an interrupted analysis -----------------------------------------------------
 
 

@@ -169,7 +169,12 @@ def redetect(
 
     Returns:
         How many series were searched, and how many steps were found in them.
+
+    Raises:
+        ValueError: ``window`` is negative.
     """
+    if window < 0:
+        raise ValueError(f"the steps window must be a number of commits >= 0 (0: the whole history); got {window}")
     searched = found = 0
     for (machine_id, env_id), written in sorted(touched.items()):
         groups, steps = transaction(
