@@ -13,6 +13,7 @@ reads; so a chart's positions do not depend on the selection.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
@@ -461,14 +462,21 @@ def load_problems(bind: Bind) -> list[str]:
 
 
 def store_state(bind: Bind) -> tuple:
-    """A value that changes whenever a publish changes what the store holds: a cache key for its readers."""
-    r, st, pr = t.results.c, t.steps.c, t.problems.c  # every publish that writes a file sets its published_at
+    """A value that changes whenever a publish changes what the store holds: a cache key for its readers.
+
+    Every publish that writes a file sets its ``published_at``; steps and problem lines are replaced (new ids,
+    or fewer rows); the benchmarks' descriptions (a few dozen rows) are compared whole.
+    """
+    r, st, pr, b = t.results.c, t.steps.c, t.problems.c, t.benchmarks.c
     statement = sa.select(
         sa.select(sa.func.count()).select_from(t.results).scalar_subquery(),
         sa.select(sa.func.max(r.published_at)).scalar_subquery(),
         sa.select(sa.func.max(st.id)).scalar_subquery(),
         sa.select(sa.func.max(pr.id)).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(t.problems).scalar_subquery(),
         sa.select(sa.func.max(t.machines.c.published_at)).scalar_subquery(),
     )
     with _connected(bind) as connection:
-        return tuple(connection.execute(statement).one())
+        counters = tuple(connection.execute(statement).one())
+        described = connection.execute(sa.select(b.name, b.unit, b.version, b.meta).order_by(b.name)).all()
+    return (*counters, hashlib.sha256(repr([tuple(row) for row in described]).encode()).hexdigest())
