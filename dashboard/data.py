@@ -38,21 +38,20 @@ __all__ = [
 ]
 
 
-def fingerprint(directories: Iterable[str | os.PathLike[str]], suffix: str = "") -> tuple[tuple[str, int, int], ...]:
-    """Name, size and mtime of every file ending in ``suffix`` under ``directories``: a cache key that changes
-    while a training run writes. Directories that do not exist add nothing, nor does a file that vanishes between
-    the listing and its ``stat`` (a writer may replace a file by renaming another over it)."""
+def fingerprint(directories: Iterable[str | os.PathLike[str]]) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and mtime of every file under ``directories``: a cache key that changes while a training run
+    writes. Directories that do not exist add nothing, nor does a file that vanishes between the listing and its
+    ``stat`` (a writer may replace a file by renaming another over it)."""
     entries = []
     for root in directories:
         for dirpath, _dirnames, filenames in os.walk(root):
             for name in filenames:
-                if name.endswith(suffix):
-                    path = os.path.join(dirpath, name)
-                    try:
-                        stat = os.stat(path)
-                    except FileNotFoundError:
-                        continue  # gone since the listing: the next scan sees what replaced it
-                    entries.append((path, stat.st_size, stat.st_mtime_ns))
+                path = os.path.join(dirpath, name)
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:
+                    continue  # gone since the listing: the next scan sees what replaced it
+                entries.append((path, stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(entries))
 
 

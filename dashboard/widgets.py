@@ -11,7 +11,7 @@ from bncvl.track.comparisons import PREFERRED_SETTING, distinct, measured_option
 from bncvl.track.tables import select
 from dashboard.loads import WINDOW, WINDOWS, StoreSummary
 
-__all__ = ["commit_window", "filter_multiselect", "human", "pick_setting", "require_results", "show_warnings"]
+__all__ = ["commit_window", "filter_multiselect", "pick_setting", "require_results", "show_warnings"]
 
 _RESULTS_HOWTO = """\
 bncvl machine                 # register this machine with its device facts
@@ -82,14 +82,3 @@ def pick_setting(rows: pd.DataFrame, key: str) -> pd.DataFrame:
             value = column.selectbox(name, options, index=index, key=f"{key}_{name}")
             rows = select(rows, {name: [value]})
     return rows
-
-
-def human(value: float, unit: str | None) -> str:
-    """A value as asv prints it for seconds and bytes (1.23ms, 12M), else with 4 significant digits and its unit."""
-    from asv.util import human_value
-
-    if value != value:
-        return "n/a"
-    if unit in ("seconds", "bytes"):
-        return human_value(value, unit)
-    return f"{value:.4g} {unit or ''}".strip()

@@ -264,6 +264,20 @@ def test_the_package_tree_is_the_same_exactly_when_its_code_is(package_repo: tup
         tree_hash(repo, commits["none"], PACKAGE)
 
 
+@pytest.mark.parametrize("where", ["unknown commit", "not a checkout"])
+def test_a_tree_of_an_unknown_commit_or_outside_a_checkout_says_so_in_gits_words(
+    where: str, package_repo: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    repo, commits = package_repo
+    if where == "unknown commit":
+        with pytest.raises(GitError, match=r"failed in .*: fatal: Needed a single revision") as raised:
+            tree_hash(repo, "0" * 40, PACKAGE)
+    else:
+        with pytest.raises(GitError, match=r"failed in .*: fatal: not a git repository") as raised:
+            tree_hash(tmp_path, commits["base"], PACKAGE)
+    assert "has no bncvl/" not in str(raised.value)
+
+
 def test_only_the_package_is_exported(package_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     repo, commits = package_repo
     export_tree(repo, commits["code"], tmp_path / "tree", PACKAGE)

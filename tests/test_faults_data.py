@@ -528,7 +528,7 @@ def test_fingerprint_tolerates_a_file_vanishing_mid_scan(
     results_set: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = copy_results(results_set, tmp_path)
-    before = dashboard_data.fingerprint([root], ".json")
+    before = dashboard_data.fingerprint([root])
     vanishing = str(result_file(root, results_set[1][CORRUPT_AT]))
     stat = os.stat
 
@@ -538,8 +538,8 @@ def test_fingerprint_tolerates_a_file_vanishing_mid_scan(
         return stat(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "stat", renamed_by_asv_after_listing)
-    during = dashboard_data.fingerprint([root], ".json")
+    during = dashboard_data.fingerprint([root])
     monkeypatch.setattr(os, "stat", stat)
 
     assert [entry[0] for entry in during] == [entry[0] for entry in before if entry[0] != vanishing]
-    assert dashboard_data.fingerprint([root], ".json") != before, "the next scan sees the change"
+    assert dashboard_data.fingerprint([root]) != before, "the next scan sees the change"

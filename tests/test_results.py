@@ -271,12 +271,12 @@ def test_one_file_reads_as_in_its_directory_from_its_path_or_its_bytes(
 def test_fingerprint_changes_when_a_file_changes(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:
     root = tmp_path / "results"
     shutil.copytree(results_set[0], root)
-    before = fingerprint([root], ".json")
+    before = fingerprint([root])
     assert len(before) == 2 * 8 + 2 + 1
     path = next((root / CPU_MACHINE).glob("*-*.json"))
     os.utime(path, ns=(0, 0))
-    assert fingerprint([root], ".json") != before
-    assert fingerprint([tmp_path / "nowhere"], ".json") == ()
+    assert fingerprint([root]) != before
+    assert fingerprint([tmp_path / "nowhere"]) == ()
 
 
 def test_planted_steps_are_found_the_right_way_round(results_set: tuple[Path, list[str]]) -> None:
@@ -424,7 +424,7 @@ def test_several_directories_merge_into_one_set(tmp_path: Path) -> None:
     name = "bench_latency.Latency.time_eval_forward"
     rows = results.points[(results.points["benchmark"] == name) & (results.points["status"] == "ok")]
     assert latest_common_commit(rows, [CPU_MACHINE, GPU_MACHINE]) == cpu_hashes[2]
-    assert fingerprint([tmp_path / "mine", tmp_path / "examples"], ".json") != fingerprint([tmp_path / "mine"], ".json")
+    assert fingerprint([tmp_path / "mine", tmp_path / "examples"]) != fingerprint([tmp_path / "mine"])
 
 
 def test_a_file_that_fails_part_way_leaves_no_trace(results_set: tuple[Path, list[str]], tmp_path: Path) -> None:

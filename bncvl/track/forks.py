@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from bncvl.track.selection import Benchmark
+
 __all__ = ["SERVER_SCRIPT", "Answer", "ForkServer", "Request"]
 
 SERVER_SCRIPT = "forkserver.py"
 """The server, in the benchmark suite's folder."""
-
-Benchmark = tuple[str, str, tuple[str, ...]]
-"""``(class, method, params)``, e.g. ``("RelativeCpuTime", "track_eval_forward", ("reference", "tiny", "cpu",
-"float32"))``."""
 
 
 @dataclass(frozen=True)

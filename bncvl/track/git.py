@@ -138,9 +138,11 @@ def tree_hash(repo: Path, commit: str, path: str) -> str:
     """The hash of the tree at ``path`` (a folder) in ``commit``: equal for two commits whose folder is identical.
 
     Raises:
-        GitError: ``commit`` has no folder ``path``.
+        GitError: ``repo`` is not a checkout or does not have ``commit`` (git's own message), or ``commit`` has no
+            folder ``path``.
     """
+    git(repo, "rev-parse", "--verify", "--end-of-options", f"{_not_an_option(commit)}^{{commit}}")
     try:
-        return git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{_not_an_option(commit)}:{path}")
+        return git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{commit}:{path}")
     except GitError:
         raise GitError(f"commit {commit[:8]} has no {path}/ in {repo}") from None
