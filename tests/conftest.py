@@ -1,5 +1,5 @@
-"""Shared fixtures: a synthetic asv results set with planted steps, analysis run directories, and the asv
-environments folder of the real ``bncvl check`` runs."""
+"""Shared fixtures: a synthetic asv results set with planted steps, analysis run directories, both published into
+an embedded store, and the asv environments folder of the real ``bncvl check`` runs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from tests.store_cases import publish_into
 
 @pytest.fixture(scope="session")
 def results_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A results directory (8 commits, a CPU and a GPU machine) with the planted steps above; and its commits."""
+    """A results directory (8 commits, a CPU and a GPU machine) with the steps of :mod:`bncvl.testing.steps`
+    planted; and its commits."""
     root = tmp_path_factory.mktemp("asv") / "results"
     hashes = write_results_set(root, steps=[*PLANTED, PLANTED_UTILIZATION], failed=[FAILED])
     return root, hashes
