@@ -215,7 +215,11 @@ def within_threshold(values: Sequence[float | None], threshold: float) -> bool:
     bytes and instruction counts, are most series; asv's fit costs milliseconds per series.)
     """
     present = [v for v in values if v is not None]
-    return bool(present) and min(present) > 0 and max(present) <= (1 + threshold) * min(present)
+    if not present or min(present) <= 0:
+        return False
+    lowest = min(present)
+    # asv's own arithmetic (level + threshold * level): (1 + threshold) * level can round one ulp higher
+    return max(present) <= lowest + threshold * lowest
 
 
 def _worsening(values: list[float | None], weights: list[float | None], lower_is_better: bool, threshold: float):
