@@ -126,7 +126,7 @@ class _Relative:
 
     # asv hashes the source of each method and setup into the benchmark's version and hides the results of every
     # other version: the methods and RelativeCpuTime.setup keep the source they have had since the relative timings
-    # began, so the history stays in view (tests/test_suite_versions.py guards it).
+    # began, so the history stays in view (bncvl.track.suite.VERSIONS and its test guard it).
     def _ratio(self, run: Callable[[], object], mode: str) -> dict[str, object]:
         return {"samples": [self.paired(run, mode).median(self.clock)], "number": 1}
 
@@ -192,10 +192,11 @@ def measure_together(params: Sequence[str], wanted: Iterable[tuple[str, str]]) -
         keys = [key for key in wanted if key not in values and (cls is RelativeWallTime or CLASSES[key[0]] is cls)]
         if subject is not None or not keys:
             continue
+        candidate = cls()
         try:
-            candidate = cls()
             candidate.setup(*params)
         except NotImplementedError as reason:
+            candidate.teardown(*params)  # a setup may refuse after it entered Reproducible
             values.update(dict.fromkeys(keys, str(reason)))
         else:
             subject = candidate

@@ -3,12 +3,12 @@
 asv tracks, commit by commit, what ``tools/store_scale.py`` measures once at
 full scale (10,000 commits × 20 machines; docs/measurements/2026-12-04-store-scale.md):
 a store of 100 commits of 15 CPU-only and 5 GPU hosts, every benchmark and
-parameter combination of this suite (1.9 × 10⁶ values), built in bulk by
+parameter combination of this suite (2.0 × 10⁶ values), built in bulk by
 :func:`bncvl.testing.fleet.build_store`; then
 
 - ``time_page_data``: what each page reads from the store when it opens on
   its defaults (``dashboard.loads.PAGES``), warm (the store open);
-- ``time_publish_new_commit``: one new commit of a GPU host (2,338 values)
+- ``time_publish_new_commit``: one new commit of a GPU host (about 2,400 values)
   published in this process, its step detection included (the process's
   start, about 1 s of imports, is not in it).
 
@@ -110,7 +110,7 @@ class StorePages:
 
 
 class StorePublish:
-    """Publishing one new commit of a GPU host (2,338 values) into that store, step detection included.
+    """Publishing one new commit of a GPU host (about 2,400 values) into that store, step detection included.
 
     Clock: asv's own loop and default timer, the wall clock (``timeit.default_timer``).
     """

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +82,35 @@ def test_one_process_measures_each_pass_once_and_reads_both_clocks(monkeypatch: 
     assert measured == ["eval"] and only_eval == {("RelativeCpuTime", "track_eval_forward"): 1.5}
 
 
+def test_a_cpu_clock_too_coarse_leaves_the_wall_clock_measured_from_the_same_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    measured: list[str] = []
+
+    def paired(self: object, run: object, mode: str) -> PairedRatios:
+        measured.append(mode)
+        return PairedRatios(wall=[2.0, 2.2, 2.1], cpu=[1.5, 1.4, 1.6])
+
+    coarse = types.SimpleNamespace(resolution=1e-3)
+    real = time.get_clock_info
+    monkeypatch.setattr(time, "get_clock_info", lambda name: coarse if name == "process_time" else real(name))
+    monkeypatch.setattr(bench_relative._Relative, "paired", paired)
+    closed: list[object] = []
+    monkeypatch.setattr(bench_relative.Reproducible, "close", lambda self: closed.append(self))
+    wanted = [(cls, method) for cls in ("RelativeWallTime", "RelativeCpuTime") for method in bench_relative.PASSES]
+    values = bench_relative.measure_together(TINY_CPU, wanted)
+
+    reason = "this platform's CPU clock ticks every 0.001 s; 1 µs or finer needed"
+    assert values == {
+        ("RelativeWallTime", "track_eval_forward"): 2.1,
+        ("RelativeWallTime", "track_train_step"): 2.1,
+        ("RelativeCpuTime", "track_eval_forward"): reason,
+        ("RelativeCpuTime", "track_train_step"): reason,
+    }
+    assert measured == ["eval", "train"]
+    assert len(closed) == 1, "the measuring subject's seeds are restored"
+
+
 def test_what_cannot_run_here_is_skipped_with_the_reason_and_not_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     def paired(self: object, run: object, mode: str) -> PairedRatios:
         pytest.fail("nothing should be measured")
@@ -99,6 +130,12 @@ def test_what_cannot_run_here_is_skipped_with_the_reason_and_not_measured(monkey
             "track_train_step",
         ): "the CPU is measured in float32 only (see benchmarks.common.CPU_DTYPE)"
     }
+    closed: list[object] = []
+    monkeypatch.setattr(bench_relative.Reproducible, "close", lambda self: closed.append(self))
+    unknown = ("a-variant-of-a-later-commit", "tiny", "cpu", "float32")
+    refused = bench_relative.measure_together(unknown, [("RelativeCpuTime", "track_eval_forward")])
+    assert "variant 'a-variant-of-a-later-commit' is not registered at this commit" in refused.popitem()[1]
+    assert len(closed) == 1, "a setup that refused after seeding restores the seeds"
     with pytest.raises(ValueError, match=r"no relative timing RelativeGpuTime\.track_eval_forward"):
         bench_relative.measure_together(TINY_CPU, [("RelativeGpuTime", "track_eval_forward")])
 

@@ -563,6 +563,14 @@ def test_relative_timings_without_per_process_values_are_judged_on_their_value(
     )
 
 
+def test_within_threshold_draws_the_edge_where_asv_does() -> None:
+    from bncvl.track.changes import within_threshold
+
+    assert within_threshold([3147.0, 3147.0 + 0.01 * 3147.0], 0.01)
+    assert not within_threshold([3147.0, 3147.0 * 1.01], 0.01), "one ulp above: asv finds a jump here"
+    assert not within_threshold([0.0, 1.0], 0.5) and not within_threshold([None], 0.5)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),

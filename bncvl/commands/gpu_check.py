@@ -10,9 +10,9 @@ limit, the report written whatever a stage does:
 4. a publish of those results into an embedded store, read back.
 
 It writes one Markdown report (default ``docs/measurements/<date>-gpu-self-check-<host>.md``): the machine,
-then per stage its outcome, exit code, time and the tail of its output. The limits add up to 475 s, under
-:data:`BUDGET_S` (8 minutes).
-On a machine without a CUDA build of torch, a GPU or NVML it stops at once, exit 2, saying which.
+then per stage its outcome, exit code, time and the tail of its output. The limits add up to less than
+:data:`BUDGET_S` (8 minutes). On a machine without a CUDA build of torch, a GPU or NVML it stops at once,
+exit 2, saying which.
 
 Exit status: 0 every stage passed; 1 some stage failed (the report says which); 2 not a CUDA host, or a usage
 error.

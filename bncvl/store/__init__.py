@@ -16,4 +16,4 @@ stay the source of truth: ``bncvl publish`` copies them in.
 DEFAULT_STEPS_WINDOW = 20
 """Commits of history before the oldest newly published one that a publish's step detection searches
 (:mod:`bncvl.store.steps`, ``bncvl publish --steps-window``). At 20, step detection after one new commit of a GPU
-host (2,338 series) takes about 2 s on a 2-core machine (docs/measurements/2026-12-04-store-scale.md)."""
+host (about 2,400 series) takes about 2 s on a 2-core machine (docs/measurements/2026-12-04-store-scale.md)."""

@@ -175,12 +175,19 @@ class Publisher:
         self.report.warn(reader.warnings)
 
     def _replace_problems(self, connection: sa.Connection, source: str, lines: list[str]) -> None:
-        """The problems of ``source`` (a results directory or machine folder of this host) become ``lines``."""
-        connection.execute(sa.delete(t.problems).where(t.problems.c.source == source))
-        if lines:
+        """The problems of ``source`` (a results directory or machine folder of this host) become ``lines``; left
+        as they are when they are those already (so :func:`bncvl.store.query.store_state` stays)."""
+        p = t.problems.c
+        wanted = list(dict.fromkeys(lines))
+        stored = connection.execute(sa.select(p.line).where(p.source == source).order_by(p.id)).scalars().all()
+        if stored == wanted:
+            return
+        connection.execute(sa.delete(t.problems).where(p.source == source))
+        if wanted:
             now = _now_ms()
-            rows = [{"source": source, "line": line, "published_at": now} for line in dict.fromkeys(lines)]
-            connection.execute(sa.insert(t.problems), rows)
+            connection.execute(
+                sa.insert(t.problems), [{"source": source, "line": line, "published_at": now} for line in wanted]
+            )
 
     def _stored_files(self, folder: str) -> dict:
         """The stored record (size, mtime, sha256) of each result file of the machine folder ``folder``, by key."""

@@ -44,7 +44,7 @@ with needs_extra("store", "bncvl.store.steps"):
 
     from bncvl.track.changes import DEFAULT_THRESHOLD, find_changes, fit_steps
 
-__all__ = ["confirmation_group", "redetect", "window_commits"]
+__all__ = ["check_window", "confirmation_group", "redetect", "window_commits"]
 
 
 def confirmation_group(connection: sa.Connection, series_ids: set[int]) -> list[int]:
@@ -161,6 +161,12 @@ def _drop_reverted(
         connection.execute(sa.delete(t.steps).where(st.id.in_(reverted)))
 
 
+def check_window(window: int) -> None:
+    """Raise ``ValueError`` naming ``--steps-window`` unless ``window`` is a number of commits >= 0."""
+    if window < 0:
+        raise ValueError(f"--steps-window must be a number of commits >= 0 (0: the whole history); got {window}")
+
+
 def redetect(
     engine: sa.Engine, touched: Mapping[tuple[int, int], Touched], window: int = DEFAULT_STEPS_WINDOW
 ) -> tuple[int, int]:
@@ -173,8 +179,7 @@ def redetect(
     Raises:
         ValueError: ``window`` is negative.
     """
-    if window < 0:
-        raise ValueError(f"the steps window must be a number of commits >= 0 (0: the whole history); got {window}")
+    check_window(window)
     searched = found = 0
     for (machine_id, env_id), written in sorted(touched.items()):
         groups, steps = transaction(

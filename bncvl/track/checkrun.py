@@ -169,7 +169,8 @@ class CheckRun:
         """The git tree hash of ``commit``'s :data:`PACKAGE` folder: the same for two commits of the same code.
 
         Raises:
-            GitError: the commit has no :data:`PACKAGE` folder at its root.
+            GitError: the repository has no such commit (git's message), or the commit has no :data:`PACKAGE`
+                folder at its root.
         """
         return tree_hash(Path(self.conf["repo"]), commit, PACKAGE)
 
