@@ -29,7 +29,7 @@ import json
 import math
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,24 +281,29 @@ def _empty(dirs: tuple[Path, ...], warnings: tuple[str, ...], benchmarks: dict[s
 def load_benchmark_catalogue(root: str | os.PathLike[str]) -> tuple[dict[str, dict], list[str]]:
     """A results directory's ``benchmarks.json`` (empty when missing or unreadable), and a warning saying so."""
     path = Path(root) / BENCHMARKS_FILE
-    if not path.exists():
-        return {}, [f"{path}: missing; units and parameter names are unknown (run `asv run` to write it)"]
-    try:
-        return read_benchmarks(path), []
-    except ValueError as error:
-        return {}, [f"{error}; units and parameter names are unknown"]
+    return _optional_record(
+        path, read_benchmarks, "units and parameter names are unknown", " (run `asv run` to write it)"
+    )
 
 
 def load_machine_record(machine_dir: str | os.PathLike[str]) -> tuple[dict, list[str]]:
     """A machine folder's ``machine.json`` (empty when missing or unreadable: the facts then come from its result
     files), and a warning saying so."""
     path = Path(machine_dir) / MACHINE_FILE
+    return _optional_record(path, read_machine, "the machine's facts are taken from its result files")
+
+
+def _optional_record(
+    path: Path, read: Callable[[Path], dict], without: str, when_missing: str = ""
+) -> tuple[dict, list[str]]:
+    """What ``read`` reads from ``path``; or, when it is missing or unreadable, nothing and a warning naming the file
+    and what is ``without`` it (and ``when_missing``, how to write it)."""
     if not path.exists():
-        return {}, [f"{path}: missing; the machine's facts are taken from its result files"]
+        return {}, [f"{path}: missing; {without}{when_missing}"]
     try:
-        return read_machine(path), []
+        return read(path), []
     except ValueError as error:
-        return {}, [f"{error}; the machine's facts are taken from its result files"]
+        return {}, [f"{error}; {without}"]
 
 
 def _param_label(value: str) -> str:
