@@ -30,7 +30,7 @@ from bncvl.store.query import (
     load_problems,
 )
 from bncvl.track import suite
-from bncvl.track.comparisons import trend_choices
+from bncvl.track.trends import trend_choices
 
 __all__ = [
     "DEFAULT_BENCHMARK",
@@ -124,8 +124,7 @@ def quantization_points(engine: sa.Engine, names: list[str], last: int = WINDOW)
 def _trends(engine: sa.Engine) -> None:
     catalogue = summary(engine).catalogue
     if not catalogue.empty:
-        choices = trend_choices(catalogue)
-        load_points(engine, benchmarks=[choices.opening[choices.measure]], last=WINDOW)
+        load_points(engine, benchmarks=[trend_choices(catalogue).benchmark], last=WINDOW)
     load_changes(engine)
 
 

@@ -1,4 +1,4 @@
-"""bncvl.track.comparisons and bncvl.track.tables: what the dashboard's pages show, shaped without Streamlit."""
+"""bncvl.track.comparisons, tables and trends: what the dashboard's pages show, shaped without Streamlit."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from bncvl.track.comparisons import (  # noqa: E402
     compared_commits,
     distinct,
     filled_columns,
-    first_series,
     measured_machines,
-    trend_parameter_options,
     unit_of,
 )
 from bncvl.track.tables import (  # noqa: E402
@@ -28,6 +26,7 @@ from bncvl.track.tables import (  # noqa: E402
     tracks_by_commit,
     weight_storage,
 )
+from bncvl.track.trends import first_series, trend_parameter_options  # noqa: E402
 
 
 def test_unit_of_prefers_the_known_unit_then_the_first_a_row_carries() -> None:

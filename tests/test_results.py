@@ -34,10 +34,8 @@ from bncvl.testing.steps import (  # noqa: E402
 from bncvl.track.changes import commit_url, find_changes, fit_steps, noise_levels  # noqa: E402
 from bncvl.track.comparisons import (  # noqa: E402
     device_comparison,
-    fewest_processes,
     latest_common_commit,
     measured_options,
-    trend_choices,
     variant_speedups,
 )
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR  # noqa: E402
@@ -47,6 +45,7 @@ from bncvl.track.results import (  # noqa: E402
     load_result_file,
     load_results,
 )
+from bncvl.track.trends import fewest_processes, trend_choices  # noqa: E402
 from dashboard.data import fingerprint  # noqa: E402
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b"]

@@ -65,6 +65,7 @@ class AnalysisNet(nn.Module):
         ValueError: on an empty ``channels`` or a non-positive size.
 
     Example:
+        >>> import torch
         >>> net = AnalysisNet((1, 8, 8), 10, channels=(32, 32))
         >>> net(torch.rand(4, 1, 8, 8)).shape
         torch.Size([4, 10])

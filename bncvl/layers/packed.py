@@ -48,6 +48,7 @@ class PackedBNCVL(nn.Module):
         TypeError: in ``forward``, on an input that is not a floating tensor.
 
     Example:
+        >>> from bncvl import BNCVL
         >>> trained = BNCVL(3, 8, 3)
         >>> packed = PackedBNCVL.from_layer(trained)
         >>> packed.packed_nbytes  # ceil(216 / 8) + ceil(8 / 8)

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bncvl.track.comparisons import (
-    distinct,
-    fewest_processes,
-    first_series,
-    trend_choices,
-    trend_parameter_options,
-    unit_of,
-)
+from bncvl.track.comparisons import distinct, unit_of
 from bncvl.track.decision import ABSOLUTE_TIME_FACTOR, MIN_PROCESSES
 from bncvl.track.tables import select
+from bncvl.track.trends import fewest_processes, first_series, trend_choices, trend_parameter_options
 from dashboard import data, figures, widgets
 
 MAX_SERIES = 12
