@@ -205,11 +205,8 @@ def measure_together(params: Sequence[str], wanted: Iterable[tuple[str, str]]) -
     to_measure = [key for key in wanted if key not in values]
     try:
         runs = {"eval": subject.eval.eval_forward, "train": subject.train.train_step}
-        ratios = {
-            mode: subject.paired(runs[mode], mode)
-            for mode in PASSES.values()
-            if (mode in {PASSES[method] for _, method in to_measure})
-        }
+        modes = {PASSES[method] for _, method in to_measure}
+        ratios = {mode: subject.paired(runs[mode], mode) for mode in PASSES.values() if mode in modes}
     finally:
         subject.teardown(*params)
     for name, method in to_measure:
