@@ -307,6 +307,16 @@ def test_pipeline_refuses_a_bad_option_before_it_benchmarks(
     assert_refused(code, capsys, "pipeline", message)
 
 
+def test_pipeline_refuses_fewer_than_one_commit_before_it_benchmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "asv.conf.json").write_text("{}")
+    monkeypatch.setattr(pipeline, "register", lambda: pytest.fail("registered the machine"))
+    assert_refused(main(["pipeline", "--commits", "0"]), capsys, "pipeline", "--commits must be >= 1; got 0")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["asv.conf.json"]
+
+
 # --- bncvl check's pull-request report: hostile commit subjects, benchmark names and machine facts ------------
 
 
