@@ -86,12 +86,9 @@ def main(args: argparse.Namespace) -> int:
 
         from bncvl.store.engine import StoreError, describe, open_store, resolve_url
         from bncvl.store.publish import Publisher
-        from bncvl.store.steps import redetect
+        from bncvl.store.steps import check_window, redetect
 
-    if args.steps_window < 0:
-        raise ValueError(
-            f"--steps-window must be a number of commits >= 0 (0: the whole history); got {args.steps_window}"
-        )
+    check_window(args.steps_window)  # before anything is written
     dirs = resolve_dirs(args.results_dir, args.runs_dir)
     url = resolve_url(args.store, dirs.results_dirs[0])
     engine = open_store(url, write=True)
